@@ -1,0 +1,80 @@
+# dpvm: one non-recursive Makefile.
+#
+#   make                 build ./dpvm
+#   make check           all tests (unit, guest programs on KVM, Linux guests in the rig)
+#   make bench           benchmarks against QEMU (not part of check)
+#   make guest-image     the default Linux guest (kernel + initramfs) in build/guest/
+#   make rig             the nested test rig's inner-host image in build/rig/
+#   make run [RIG=1]     boot the default guest (RIG=1: inside the rig)
+#   make install         PREFIX=/usr/local DESTDIR=
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+CC		?= gcc
+PKG_CONFIG	?= pkg-config
+BUILD		:= build
+VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PKGS		:= json-c
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+		   -D_GNU_SOURCE -I. -DDPVM_VERSION='"$(VERSION)"' \
+		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDLIBS		+= -lpthread $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+SRCS		:= $(sort $(wildcard vmm/*.c devices/*.c passthru/*.c))
+OBJS		:= $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS	:= $(filter-out $(BUILD)/obj/vmm/main.o,$(OBJS))
+
+all: dpvm
+
+dpvm: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(OBJS:.o=.d)
+
+# ---- host-side unit tests (cmocka): tests/test-*.c, each linked with every
+# object but main.o, so a test can reach any non-static function
+UNIT_SRCS	:= $(sort $(wildcard tests/test-*.c))
+UNIT_BINS	:= $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+-include $(UNIT_BINS:=.d)
+
+unit-tests: $(UNIT_BINS)
+
+# ---- freestanding guest programs (multiboot ELF, 32-bit)
+include guest-tests/guest.mk
+
+check: dpvm unit-tests guest-programs
+	scripts/check
+
+bench: dpvm guest-programs
+	scripts/bench
+
+guest-image:
+	scripts/guest-image
+
+rig: dpvm guest-image
+	scripts/rig build
+
+run: dpvm
+	scripts/run-default $(if $(RIG),--rig)
+
+install: dpvm
+	install -D -m 0755 dpvm $(DESTDIR)$(BINDIR)/dpvm
+	install -D -m 0644 docs/dpvm.1 $(DESTDIR)$(MANDIR)/man1/dpvm.1
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/guest-tests dpvm
+
+.PHONY: all check bench guest-image rig run install clean unit-tests guest-programs
+.DELETE_ON_ERROR:

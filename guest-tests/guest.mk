@@ -1,0 +1,23 @@
+# Freestanding guest programs: 32-bit multiboot ELFs with a tiny runtime
+# (guest-tests/lib), runnable under dpvm and under QEMU -kernel alike.
+GUEST_CC	:= $(CC)
+GUEST_CFLAGS	:= -m32 -march=i686 -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
+		   -fno-stack-protector -fno-asynchronous-unwind-tables -mno-sse -mno-mmx \
+		   -Wall -Wextra -Werror -Iguest-tests/lib
+GUEST_LDFLAGS	:= -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
+		   -Wl,-T,guest-tests/lib/guest.ld
+GUEST_LIB_SRCS	:= $(sort $(wildcard guest-tests/lib/*.c guest-tests/lib/*.S))
+GUEST_LIB_OBJS	:= $(patsubst guest-tests/%,$(BUILD)/guest-tests/%.o,$(GUEST_LIB_SRCS))
+GUEST_SRCS	:= $(sort $(wildcard guest-tests/*.c))
+GUEST_BINS	:= $(GUEST_SRCS:guest-tests/%.c=$(BUILD)/guest-tests/%.elf)
+
+$(BUILD)/guest-tests/%.o: guest-tests/%
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/guest-tests/%.elf: $(BUILD)/guest-tests/%.c.o $(GUEST_LIB_OBJS) guest-tests/lib/guest.ld
+	$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_LIB_OBJS) -lgcc
+
+-include $(GUEST_LIB_OBJS:.o=.d) $(GUEST_SRCS:guest-tests/%.c=$(BUILD)/guest-tests/%.c.d)
+
+guest-programs: $(GUEST_BINS)

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The core management commands: help, status, powerdown, reset, quit. */
+#include "vmm/api.h"
+#include "vmm/boot.h"
+#include "vmm/util.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+static int cmd_help(struct vm *vm __unused, json_object *args __unused, json_object **ret,
+		    char **err __unused)
+{
+	json_object *a = json_object_new_array();
+
+	for (const struct api_command *c = api__commands(); c; c = c->next) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		if (c->args_help)
+			json_object_object_add(o, "args", json_object_new_string(c->args_help));
+		json_object_object_add(o, "help", json_object_new_string(c->help));
+		json_object_array_add(a, o);
+	}
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "commands", a);
+	return 0;
+}
+
+static int cmd_status(struct vm *vm, json_object *args __unused, json_object **ret,
+		      char **err __unused)
+{
+	json_object *o = json_object_new_object(), *devs = json_object_new_array();
+	u64 exits = 0, io = 0, mmio = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		exits += vm->vcpus[i]->nr_exits;
+		io += vm->vcpus[i]->nr_io_exits;
+		mmio += vm->vcpus[i]->nr_mmio_exits;
+	}
+	json_object_object_add(o, "name", json_object_new_string(vm->name));
+	json_object_object_add(o, "state", json_object_new_string(
+		vm->pause_depth ? "paused" : vm->powerdown_requested ? "powering-down" : "running"));
+	json_object_object_add(o, "uptime-ms",
+			       json_object_new_int64((time_ns() - vm->started_ns) / 1000000));
+	json_object_object_add(o, "boots", json_object_new_int64(vm->boot_count + 1));
+	json_object_object_add(o, "cpus", json_object_new_int(vm->nr_vcpus));
+	json_object_object_add(o, "memory", json_object_new_int64(vm->mem.size));
+	json_object_object_add(o, "memory-reserved", json_object_new_boolean(vm->mem.locked));
+	json_object_object_add(o, "hugepages", json_object_new_boolean(vm->mem.hugepages));
+	json_object_object_add(o, "kernel", json_object_new_string(boot_image.kernel.path));
+	json_object_object_add(o, "exits", json_object_new_int64(exits));
+	json_object_object_add(o, "io-exits", json_object_new_int64(io));
+	json_object_object_add(o, "mmio-exits", json_object_new_int64(mmio));
+
+	pthread_mutex_lock(&vm->devices_lock);
+	for (struct vm_device *vd = vm->devices; vd; vd = vd->next) {
+		json_object *d = vd->status ? vd->status(vd) : json_object_new_object();
+
+		if (!json_object_object_get_ex(d, "name", NULL))
+			json_object_object_add(d, "name", json_object_new_string(vd->name));
+		json_object_array_add(devs, d);
+	}
+	pthread_mutex_unlock(&vm->devices_lock);
+	json_object_object_add(o, "devices", devs);
+	*ret = o;
+	return 0;
+}
+
+static int cmd_powerdown(struct vm *vm, json_object *args __unused, json_object **ret __unused,
+			 char **err __unused)
+{
+	vm__powerdown(vm);
+	return 0;
+}
+
+static int cmd_reset(struct vm *vm, json_object *args __unused, json_object **ret __unused,
+		     char **err __unused)
+{
+	vm__request_reset(vm, "API");
+	return 0;
+}
+
+static int cmd_quit(struct vm *vm, json_object *args __unused, json_object **ret __unused,
+		    char **err __unused)
+{
+	vm__request_stop(vm, EXIT_POWEROFF, "API quit");
+	return 0;
+}
+
+static struct api_command help_cmd = {
+	.name = "help", .help = "list the commands", .handler = cmd_help,
+};
+static struct api_command status_cmd = {
+	.name = "status", .help = "the VM's state, resources and devices", .handler = cmd_status,
+};
+static struct api_command powerdown_cmd = {
+	.name = "powerdown", .help = "press the ACPI power button (the guest shuts down)",
+	.handler = cmd_powerdown,
+};
+static struct api_command reset_cmd = {
+	.name = "reset", .help = "reset the guest at once (like the reset button)",
+	.handler = cmd_reset,
+};
+static struct api_command quit_cmd = {
+	.name = "quit", .help = "stop the guest at once and end dpvm", .handler = cmd_quit,
+};
+api_command(help_cmd);
+api_command(status_cmd);
+api_command(powerdown_cmd);
+api_command(reset_cmd);
+api_command(quit_cmd);
