@@ -19,7 +19,7 @@ VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS		:= json-c
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-		   -D_GNU_SOURCE -I. -DDPVM_VERSION='"$(VERSION)"' \
+		   -D_GNU_SOURCE -I. \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS		+= -lpthread $(shell $(PKG_CONFIG) --libs $(PKGS))
 
@@ -37,6 +37,8 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(OBJS:.o=.d)
+
+$(BUILD)/obj/vmm/main.o: CFLAGS += -DDPVM_VERSION='"$(VERSION)"'
 
 # ---- host-side unit tests (cmocka): tests/test-*.c, each linked with every
 # object but main.o, so a test can reach any non-static function

@@ -59,10 +59,16 @@
 /* fixed I/O ports */
 #define PORT_COM1		0x3f8
 #define PORT_PVPANIC		0x505
+#define PORT_ACPI_BASE		0x600 /* the ACPI fixed hardware, 0x600-0x613 */
 #define PORT_ACPI_PM1_EVT	0x600 /* 4 bytes: PM1a status, enable */
 #define PORT_ACPI_PM1_CNT	0x604 /* 2 bytes */
-#define PORT_ACPI_RESET		0x608 /* 1 byte; FADT RESET_REG */
+#define PORT_ACPI_PM_TMR	0x608 /* 4 bytes: 32-bit PM timer, 3.579545 MHz */
+#define PORT_ACPI_RESET		0x60c /* 1 byte; FADT RESET_REG */
+#define PORT_ACPI_GPE0		0x610 /* 4 bytes: GPE0 status, enable */
+#define PORT_ACPI_SIZE		0x14
 #define ACPI_RESET_VALUE	0x0e
+#define ACPI_S5_SLP_TYP		5     /* \_S5 in the DSDT, SLP_TYP in PM1_CNT */
+#define ACPI_PM_TIMER_HZ	3579545ULL
 #define PORT_PCI_CONFIG_ADDR	0xcf8
 #define PORT_PCI_CONFIG_DATA	0xcfc
 #define PCI_IO_WINDOW_START	0xc000
