@@ -25,6 +25,9 @@ struct acpi_layout {
 };
 long acpi__build(const struct acpi_layout *l, u8 *buf, u64 gpa, size_t size, u64 *rsdp);
 
+/* the IOAPIC pin (GSI) of a PCI slot's INTx pin (0..3 for INTA..INTD), as the DSDT's _PRT says */
+unsigned int acpi__pci_intx_gsi(unsigned int slot, unsigned int pin);
+
 /* ACPI checksum: the byte that makes the sum of len bytes zero */
 u8 acpi__checksum(const void *p, size_t len);
 
