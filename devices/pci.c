@@ -239,6 +239,15 @@ u32 pci__cfg_read(struct pci_dev *d, u32 off, u32 len)
 		v = 0;
 		for (u32 i = 0; i < len; i++)
 			v |= (u32)d->cfg[off + i] << (8 * i);
+		/* Status.Interrupt follows the pin as the device drives it */
+		if (off <= PCI_STATUS && off + len > PCI_STATUS) {
+			u32 bit = PCI_STATUS_INTERRUPT << (8 * (PCI_STATUS - off));
+
+			if (__atomic_load_n(&d->intx_level, __ATOMIC_ACQUIRE))
+				v |= bit;
+			else
+				v &= ~bit;
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
 	return v;
@@ -265,11 +274,14 @@ void pci__cfg_write(struct pci_dev *d, u32 off, u32 len, u32 val)
 	}
 	if (bars)
 		update_bars(d);
-	if (off <= PCI_COMMAND + 1 && off + len > PCI_COMMAND + 1 && d->intx_level &&
-	    d->vm && d->gsi)
-		/* INTx Disable toggled while the pin is asserted */
-		irq__line(d->vm, d->gsi,
-			  !(pci__cfg16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE));
+	if (off <= PCI_COMMAND + 1 && off + len > PCI_COMMAND + 1 && d->vm && d->gsi) {
+		/* INTx Disable may have changed while the pin is asserted */
+		pthread_mutex_lock(&d->intx_lock);
+		if (d->intx_level)
+			irq__line(d->vm, d->gsi,
+				  !(pci__cfg16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE));
+		pthread_mutex_unlock(&d->intx_lock);
+	}
 	if (d->msix.nr && off < d->msix.cap + 4u && off + len > d->msix.cap + 2u)
 		msix_cfg_written(d);
 	if (d->msi_cap && off < d->msi_cap + 24u && off + len > d->msi_cap)
@@ -281,20 +293,16 @@ void pci__cfg_write(struct pci_dev *d, u32 off, u32 len, u32 val)
 
 /* ---- INTx ---- */
 
+/* Callable from any thread holding any device lock: takes only intx_lock. */
 void pci__set_intx(struct pci_dev *d, bool level)
 {
-	bool on;
-
-	pthread_mutex_lock(&d->lock);
-	d->intx_level = level;
-	if (level)
-		d->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
-	else
-		d->cfg[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
-	on = level && !(pci__cfg16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_lock(&d->intx_lock);
+	__atomic_store_n(&d->intx_level, level, __ATOMIC_RELEASE);
 	if (d->vm && d->gsi)
-		irq__line(d->vm, d->gsi, on);
+		irq__line(d->vm, d->gsi,
+			  level && !(__atomic_load_n(&d->cfg[PCI_COMMAND + 1], __ATOMIC_RELAXED) &
+				     (PCI_COMMAND_INTX_DISABLE >> 8)));
+	pthread_mutex_unlock(&d->intx_lock);
 }
 
 /* ---- MSI-X ---- */
@@ -638,6 +646,7 @@ int pci__register(struct vm *vm, struct pci_dev *d)
 	}
 	d->vm = vm;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->intx_lock, NULL);
 	ret = place_bars(h, d);
 	if (ret) {
 		pthread_mutex_unlock(&h->lock);
@@ -678,8 +687,7 @@ void pci__unregister(struct pci_dev *d)
 		d->bars[i].active = false;
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (d->intx_level && d->gsi)
-		irq__line(d->vm, d->gsi, 0);
+	pci__set_intx(d, false);
 	msix_free(d);
 	pthread_mutex_lock(&h->lock);
 	h->devs[d->devfn] = NULL;
@@ -692,9 +700,7 @@ static void pci_dev_reset(struct pci_dev *d)
 	pthread_mutex_lock(&d->lock);
 	memcpy(d->cfg, d->reset_cfg, sizeof(d->cfg));
 	update_bars(d);
-	if (d->intx_level && d->gsi)
-		irq__line(d->vm, d->gsi, 0);
-	d->intx_level = false;
+	pci__set_intx(d, false);
 	msix_reset(d);
 	if (d->ops && d->ops->reset)
 		d->ops->reset(d);
@@ -843,6 +849,7 @@ static int pci_host__init(struct vm *vm)
 			 PCI_CLASS_BRIDGE_HOST << 8, 0, PCI_HOST_VENDOR, 0x1100, 0);
 	h->bridge.vm = vm;
 	pthread_mutex_init(&h->bridge.lock, NULL);
+	pthread_mutex_init(&h->bridge.intx_lock, NULL);
 	memcpy(h->bridge.reset_cfg, h->bridge.cfg, sizeof(h->bridge.cfg));
 	h->devs[0] = &h->bridge;
 	h->bridge.registered = true;

@@ -87,6 +87,7 @@ struct pci_dev {
 	pthread_mutex_t lock;
 	unsigned int gsi;	/* INTx line (from the slot and pin) */
 	bool intx_level;	/* as the device drives it */
+	pthread_mutex_t intx_lock; /* intx_level and the line; inner to dev->lock */
 	u8 msi_cap;
 	struct pci_msix msix;
 	u16 next_cap, next_ext_cap;

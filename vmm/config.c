@@ -320,6 +320,10 @@ void config__free(struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
 		struct device_config *dc = &cfg->devices[i];
 
+		struct device_type *t = device_type__find(dc->type);
+
+		if (t && t->release && dc->priv)
+			t->release(dc);
 		free(dc->type);
 		free(dc->id);
 		free(dc->where);
@@ -481,6 +485,8 @@ int config__add_device(struct vm_config *cfg, json_object *obj, const char *wher
 	cfg->nr_devices++;
 	if (t->validate(dc)) {
 		cfg->nr_devices--;
+		if (t->release && dc->priv)
+			t->release(dc);
 		free(dc->type);
 		free(dc->id);
 		free(dc->where);

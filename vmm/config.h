@@ -24,6 +24,7 @@ struct device_config {
 	char *where;		/* "vm.json: devices[2]" or "--disk", for errors */
 	struct json_object *obj; /* the entry, validated by its device type */
 	void *priv;		/* parsed form, owned by the device type */
+	struct vm_device *vd;	/* the instance, once created */
 };
 
 struct vm_config {
@@ -59,12 +60,18 @@ struct vm_config {
  * power-on.  The validator must name the key path in its error.
  */
 struct vm;
+struct vm_device;
 struct device_type {
 	const char *name;
+	bool passthru;		/* created with the assigned devices (INIT_PASSTHRU),
+				 * else with the emulated ones (INIT_DEVICE) */
 	/* check obj (and the backing it names), fill dc->priv; -1 after pr_err */
 	int (*validate)(struct device_config *dc);
-	/* build the device in a VM that is being created; -errno after pr_err */
+	/* build the device in a VM that is being created and set dc->vd, whose
+	 * remove op tears it down; -errno after pr_err */
 	int (*create)(struct vm *vm, struct device_config *dc);
+	/* free what validate put in dc->priv (besides priv itself); optional */
+	void (*release)(struct device_config *dc);
 	/* convert a flag's value ("FILE,ro") into a device entry; NULL if none */
 	const char *flag;
 	const char *flag_arg;	/* "FILE[,ro]" */

@@ -18,7 +18,7 @@ struct ev_entry {
 };
 
 struct evloop {
-	const char *name;
+	char name[16];
 	int epfd;
 	int wake_fd;
 	volatile bool stop;
@@ -37,7 +37,7 @@ struct evloop *evloop__new(const char *name)
 	struct evloop *loop = xzalloc(sizeof(*loop));
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	loop->name = name;
+	snprintf(loop->name, sizeof(loop->name), "%s", name);
 	pthread_mutex_init(&loop->lock, NULL);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -188,10 +188,7 @@ void evloop__stop(struct evloop *loop)
 static void *evloop_thread(void *arg)
 {
 	struct evloop *loop = arg;
-	char name[16];
-
-	snprintf(name, sizeof(name), "%.15s", loop->name);
-	pthread_setname_np(pthread_self(), name);
+	pthread_setname_np(pthread_self(), loop->name);
 	evloop__run(loop);
 	return NULL;
 }
