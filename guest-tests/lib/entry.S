@@ -90,14 +90,27 @@ isr_table:
 	.set vec, vec + 1
 	.endr
 
+/*
+ * The return does not use IRET: this host's software KVM backend runs
+ * ring-0 guest code through KVM's instruction emulator, which cannot
+ * emulate a protected-mode IRET (KVM_INTERNAL_ERROR_EMULATION).  Without a
+ * privilege or CS change, IRET is POPF + RET: rewrite eip, cs, eflags as
+ * eflags, eip in place and return with those.  An interrupt arriving
+ * between the POPF and the RET just nests below.
+ */
 isr_common:
 	pusha
 	cld
 	push %esp
 	call irq_dispatch
 	add $4, %esp
+	mov 40(%esp), %eax	/* eip (after 32 bytes of pusha, vector, error) */
+	mov 48(%esp), %ebx	/* eflags */
+	mov %ebx, 44(%esp)	/* over cs */
+	mov %eax, 48(%esp)
 	popa
-	add $8, %esp		/* vector and error code */
-	iret
+	add $12, %esp		/* vector, error code, old eip */
+	popf
+	ret
 
 	.section .note.GNU-stack, "", @progbits
