@@ -48,8 +48,9 @@ int bus__register(struct bus *bus, u64 base, u64 len,
 
 	pthread_rwlock_wrlock(&bus->lock);
 	i = upper_bound(bus, base);
-	/* the previous range must end before base, the next start after */
-	if (i > 0 && bus->traps[i - 1].base + bus->traps[i - 1].len > base) {
+	/* the previous range must end before base, the next start after;
+	 * (base - prev.base, not prev.base + prev.len: a range may end at 2^64) */
+	if (i > 0 && base - bus->traps[i - 1].base < bus->traps[i - 1].len) {
 		pr_debug("%s %#llx+%#llx (%s) overlaps %s", bus->name,
 			 (unsigned long long)base, (unsigned long long)len,
 			 name, bus->traps[i - 1].name);
