@@ -68,7 +68,7 @@ guest-image:
 rig: dpvm guest-image
 	scripts/rig build
 
-run: dpvm
+run: dpvm guest-image
 	scripts/run-default $(if $(RIG),--rig)
 
 install: dpvm

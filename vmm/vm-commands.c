@@ -6,7 +6,10 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <string.h>
 
 static int cmd_help(struct vm *vm __unused, json_object *args __unused, json_object **ret,
@@ -111,3 +114,49 @@ api_command(status_cmd);
 api_command(powerdown_cmd);
 api_command(reset_cmd);
 api_command(quit_cmd);
+
+/* registers of every vCPU, read while they are paused (QEMU's "info registers") */
+static int cmd_regs(struct vm *vm, json_object *args __unused, json_object **ret, char **err)
+{
+	json_object *a = json_object_new_array();
+	int failed = 0;
+
+	vm__pause(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct kvm_regs r;
+		struct kvm_sregs s;
+		json_object *o = json_object_new_object();
+		char buf[32];
+
+		if (ioctl(vm->vcpus[i]->fd, KVM_GET_REGS, &r) < 0 ||
+		    ioctl(vm->vcpus[i]->fd, KVM_GET_SREGS, &s) < 0) {
+			failed = errno;
+			json_object_put(o);
+			break;
+		}
+#define REG(name, v) do { snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)(v)); \
+			  json_object_object_add(o, name, json_object_new_string(buf)); } while (0)
+		REG("rip", r.rip); REG("rsp", r.rsp); REG("rflags", r.rflags);
+		REG("rax", r.rax); REG("rbx", r.rbx); REG("rcx", r.rcx); REG("rdx", r.rdx);
+		REG("rsi", r.rsi); REG("rdi", r.rdi); REG("rbp", r.rbp);
+		REG("cr0", s.cr0); REG("cr2", s.cr2); REG("cr3", s.cr3); REG("cr4", s.cr4);
+		REG("efer", s.efer); REG("cs", s.cs.selector);
+#undef REG
+		json_object_object_add(o, "exits", json_object_new_int64(vm->vcpus[i]->nr_exits));
+		json_object_array_add(a, o);
+	}
+	vm__resume(vm);
+	if (failed) {
+		json_object_put(a);
+		return api__error(err, "reading vCPU registers failed: %s", strerror(failed));
+	}
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "vcpus", a);
+	return 0;
+}
+
+static struct api_command regs_cmd = {
+	.name = "regs", .help = "the vCPUs' registers (the VM pauses for a moment)",
+	.handler = cmd_regs,
+};
+api_command(regs_cmd);
