@@ -163,13 +163,14 @@ u64 pci_bar_size(u16 bdf, unsigned int bar)
 	}
 	pci_write16(bdf, PCI_COMMAND, cmd);
 
-	if (lo & 1)
-		mask = (szlo & ~3u) | 0xffff0000u;	/* I/O: 16 bits decode */
-	else
-		mask = (szlo & ~0xfu) | (u64)szhi << 32;
-	if (!(lo & 1) && !is64)
+	if (lo & 1) {
+		mask = szlo & ~3u;
+		return mask ? (~(mask | 0xffff0000u) + 1) & 0xffff : 0;	/* 16-bit I/O */
+	}
+	mask = (szlo & ~0xfu) | (is64 ? (u64)szhi << 32 : 0);
+	if (!mask)
+		return 0;	/* not implemented */
+	if (!is64)
 		mask |= 0xffffffff00000000ULL;
-	if (!(mask & 0xffffffffffffff00ULL) && !(lo & 1) && !(szlo & ~0xfu))
-		return 0;	/* unimplemented BAR */
 	return ~mask + 1;
 }
