@@ -44,13 +44,22 @@ char *xstrdup(const char *s)
 
 int parse_u64(const char *s, u64 min, u64 max, u64 *out)
 {
+	bool hex = false;
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* decimal, or hex after 0x: a leading 0 is not octal ("010" is ten) */
+	if (!s)
+		return -1;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		hex = true;
+	}
+	/* digits only: no sign, no blanks, no second 0x */
+	if (!*s || strspn(s, hex ? "0123456789abcdefABCDEF" : "0123456789") != strlen(s))
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, hex ? 16 : 10);
 	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = v;
