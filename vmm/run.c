@@ -128,7 +128,7 @@ int run__parse(int argc, char **argv, struct vm_config *cfg)
 	/* pass 1: --config and --help */
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+k:i:p:m:c:n:h", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:k:i:p:m:c:n:h", opts, &idx)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			ret = 1;
@@ -146,17 +146,36 @@ int run__parse(int argc, char **argv, struct vm_config *cfg)
 	}
 
 	/* pass 2: every other flag, in order */
-	opterr = 1;
+	/* getopt's own messages are off: every error is one line of ours */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+k:i:p:m:c:n:h", opts, &idx)) != -1) {
-		const char *name = c ? short_to_long(c) : opts[idx].name;
+	while ((c = getopt_long(argc, argv, "+:k:i:p:m:c:n:h", opts, &idx)) != -1) {
+		const char *name;
 		char where[96];
 		struct device_type *t;
 
-		if (c == '?' || c == ':') {
-			pr_err("see 'dpvm run --help' for the options");
+		if (c == '?') {
+			const char *arg = argv[optind - 1], *eq = strchr(arg, '=');
+			bool flag = false;
+
+			for (struct option *o = opts; o->name && eq; o++)
+				flag |= o->has_arg == no_argument && !strncmp(arg, "--", 2) &&
+					!strncmp(arg + 2, o->name, eq - arg - 2) &&
+					!o->name[eq - arg - 2];
+			if (flag)
+				pr_err("%.*s: takes no value; see 'dpvm run --help'", (int)(eq - arg), arg);
+			else if (optopt)
+				pr_err("-%c: unknown option; see 'dpvm run --help'", optopt);
+			else
+				pr_err("%s: unknown option; see 'dpvm run --help'", arg);
 			goto out;
 		}
+		if (c == ':') {
+			pr_err("%s: needs a value; see 'dpvm run --help'", argv[optind - 1]);
+			goto out;
+		}
+		name = c ? short_to_long(c) : opts[idx].name;
+		if (!name)
+			continue;	/* not reached: every short option has a long one */
 		snprintf(where, sizeof(where), "--%s", name);
 		if (!strcmp(name, "config"))
 			continue;
