@@ -3,6 +3,7 @@
 #include "vmm/api.h"
 #include "vmm/boot.h"
 #include "vmm/console.h"
+#include "vmm/layout.h"
 #include "vmm/memory.h"
 #include "vmm/util.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_DEVICES	64
@@ -135,10 +137,13 @@ static int set_mem(struct vm_config *cfg, const char *v, const char *where)
 	u64 size, mib;
 
 	/* a bare number is MiB, as in QEMU's -m and kvmtool's -m */
-	if (!parse_u64(v, 1, 1ULL << 40, &mib) && isdigit((unsigned char)v[strlen(v) - 1]))
+	if (*v && strspn(v, "0123456789") == strlen(v)) {
+		if (parse_u64(v, 0, ~0ULL >> 20, &mib))
+			return bad(where, v, "is too large a memory size");
 		size = mib << 20;
-	else if (parse_size(v, &size))
+	} else if (parse_size(v, &size)) {
 		return bad(where, v, "is not a memory size; use e.g. 512M or 2G");
+	}
 	if (size < CONFIG_MIN_MEM)
 		return bad(where, v, "is too little memory; give at least 64M");
 	if (size % (4 * KIB))
@@ -182,37 +187,40 @@ const char *config__console_name(enum console_kind k)
 
 static int set_console(struct vm_config *cfg, const char *v, const char *where)
 {
-	free(cfg->console_path);
-	cfg->console_path = NULL;
+	enum console_kind kind;
+	const char *path = NULL;
+
 	if (!strcmp(v, "stdio")) {
-		cfg->console = CONSOLE_STDIO;
+		kind = CONSOLE_STDIO;
 	} else if (!strcmp(v, "pty")) {
-		cfg->console = CONSOLE_PTY;
+		kind = CONSOLE_PTY;
 	} else if (!strcmp(v, "none")) {
-		cfg->console = CONSOLE_NONE;
+		kind = CONSOLE_NONE;
 	} else if (!strncmp(v, "unix:", 5) && v[5]) {
-		cfg->console = CONSOLE_UNIX;
-		cfg->console_path = xstrdup(v + 5);
+		kind = CONSOLE_UNIX;
+		path = v + 5;
 	} else if (!strncmp(v, "file:", 5) && v[5]) {
-		cfg->console = CONSOLE_FILE;
-		cfg->console_path = xstrdup(v + 5);
+		kind = CONSOLE_FILE;
+		path = v + 5;
 	} else {
 		return bad(where, v, "is not a console; use stdio, pty, none, unix:PATH or file:PATH");
 	}
+	/* a failed setting changes nothing: replace only now */
+	free(cfg->console_path);
+	cfg->console_path = path ? xstrdup(path) : NULL;
+	cfg->console = kind;
 	return 0;
 }
 
 static int set_api(struct vm_config *cfg, const char *v, const char *where)
 {
-	free(cfg->api_path);
-	cfg->api_path = NULL;
-	cfg->no_api = false;
-	if (!strcmp(v, "none"))
-		cfg->no_api = true;
-	else if (!strncmp(v, "unix:", 5) && v[5])
-		cfg->api_path = xstrdup(v + 5);
-	else
+	bool none = !strcmp(v, "none");
+
+	if (!none && (strncmp(v, "unix:", 5) || !v[5]))
 		return bad(where, v, "is not an API endpoint; use unix:PATH or none");
+	free(cfg->api_path);
+	cfg->api_path = none ? NULL : xstrdup(v + 5);
+	cfg->no_api = none;
 	return 0;
 }
 
@@ -373,8 +381,18 @@ static int json_scalar(json_object *v, enum key_kind kind, const char *where, ch
 			*out = buf;
 			return 0;
 		}
+		if (json_object_is_type(v, json_type_double)) {
+			pr_err("%s: %s is not a whole number", where,
+			       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+			return -1;
+		}
 		/* "512M", "0xf4": a string */
-		/* fall through */
+		if (!json_object_is_type(v, json_type_string)) {
+			pr_err("%s: expected a number or a string, found %s", where, json_kind(v));
+			return -1;
+		}
+		*out = json_object_get_string(v);
+		return 0;
 	default:
 		if (!json_object_is_type(v, json_type_string)) {
 			pr_err("%s: expected a string, found %s", where, json_kind(v));
@@ -594,6 +612,81 @@ static int kvm_max_vcpus(void)
 	return n;
 }
 
+/*
+ * The machine's fixed I/O ports, emulated by dpvm or by KVM's in-kernel
+ * PIC and PIT: an exit port on them would never see a write, or take the
+ * device's.  (A clash found at power-on would come after KVM state exists.)
+ */
+static const struct {
+	u32 base, len;
+	const char *name;
+} fixed_ports[] = {
+	{ 0x20, 2, "the master PIC" },
+	{ 0x40, 4, "the PIT" },
+	{ 0x61, 1, "the PC speaker port" },
+	{ 0x70, 2, "the RTC" },
+	{ 0xa0, 2, "the slave PIC" },
+	{ PORT_COM1, 8, "COM1" },
+	{ 0x4d0, 2, "the PIC's edge/level registers" },
+	{ PORT_PVPANIC, 1, "pvpanic" },
+	{ PORT_ACPI_BASE, PORT_ACPI_SIZE, "the ACPI registers" },
+	{ PORT_PCI_CONFIG_ADDR, 8, "PCI configuration" },
+	{ PCI_IO_WINDOW_START, PCI_IO_WINDOW_SIZE, "the PCI I/O window" },
+};
+
+#define EXIT_PORT_LEN	4	/* see devices/debug-exit.c */
+
+static int check_exit_port(const struct vm_config *cfg)
+{
+	u32 p = cfg->exit_port;
+
+	if (cfg->exit_port < 0)
+		return 0;
+	for (unsigned int i = 0; i < ARRAY_SIZE(fixed_ports); i++) {
+		u32 b = fixed_ports[i].base, e = b + fixed_ports[i].len;
+
+		if (p < e && b < p + EXIT_PORT_LEN) {
+			pr_err("--exit-port %#x: ports %#x-%#x overlap %s (%#x-%#x); "
+			       "pick a free port such as 0xf4", p, p, p + EXIT_PORT_LEN - 1,
+			       fixed_ports[i].name, b, e - 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* the console must not write into an input, nor take the API's socket */
+static int check_console_path(const struct vm_config *cfg)
+{
+	const char *kind = config__console_name(cfg->console), *p = cfg->console_path;
+	const struct { const char *path, *what; } others[] = {
+		{ cfg->kernel, "the --kernel file" },
+		{ cfg->initrd, "the --initrd file" },
+		{ cfg->config_path, "the --config file" },
+		{ cfg->no_api ? NULL : cfg->api_path, "the --api socket" },
+	};
+
+	if (cfg->console != CONSOLE_FILE && cfg->console != CONSOLE_UNIX)
+		return 0;
+	for (unsigned int i = 0; i < ARRAY_SIZE(others); i++) {
+		if (others[i].path && same_file(p, others[i].path)) {
+			pr_err("--console %s:%s: that is %s; give the console a path of its own",
+			       kind, p, others[i].what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int config__finalize(struct vm_config *cfg)
 {
 	char buf[32];
@@ -619,14 +712,21 @@ int config__finalize(struct vm_config *cfg)
 		return -1;
 	}
 	if (cfg->hugepages && cfg->mem_size % (2 * MIB)) {
-		pr_err("--mem: with --hugepages the size must be a multiple of 2 MiB");
+		char a[32];
+
+		pr_err("--mem %s: with --hugepages the size must be a multiple of 2 MiB; "
+		       "round it, or drop --hugepages", fmt_size(cfg->mem_size, a, sizeof(a)));
 		return -1;
 	}
+	if (check_exit_port(cfg))
+		return -1;
 	if (mem__check_host(cfg->mem_size, cfg->hugepages, cfg->mem_reserve == MEM_RESERVE_FULL))
 		return -1;
 	if (console__check(cfg))
 		return -1;
 	if (api__check(cfg))
+		return -1;
+	if (check_console_path(cfg))
 		return -1;
 	return boot__probe(&boot_image, cfg);
 }
