@@ -41,6 +41,15 @@ int linux__probe(struct boot_image *img, u64 mem_size)
 	unsigned int setup_sects;
 	char a[32], b[32];
 
+	/* first that the file holds the setup (and so the whole header): the
+	 * fields below would otherwise read past its end */
+	setup_sects = h->setup_sects ? h->setup_sects : 4;
+	img->setup_size = (setup_sects + 1) * 512ULL;
+	if (img->setup_size >= img->kernel.size) {
+		pr_err("--kernel %s: truncated: %zu bytes, the setup alone claims %llu",
+		       path, img->kernel.size, (unsigned long long)img->setup_size);
+		return -1;
+	}
 	img->protocol = h->version;
 	if (h->version < 0x206) {
 		pr_err("--kernel %s: boot protocol %u.%02u is older than 2.06; use a newer kernel",
@@ -57,13 +66,6 @@ int linux__probe(struct boot_image *img, u64 mem_size)
 		return -1;
 	}
 	img->cmdline_max = MIN(h->cmdline_size, (u32)BOOT_CMDLINE_MAX - 1);
-	setup_sects = h->setup_sects ? h->setup_sects : 4;
-	img->setup_size = (setup_sects + 1) * 512ULL;
-	if (img->setup_size >= img->kernel.size) {
-		pr_err("--kernel %s: truncated: %zu bytes, the setup alone claims %llu",
-		       path, img->kernel.size, (unsigned long long)img->setup_size);
-		return -1;
-	}
 	if (h->syssize && (u64)h->syssize * 16 > img->kernel.size - img->setup_size + 16) {
 		pr_err("--kernel %s: truncated: the header says %llu bytes of kernel, the file has %llu",
 		       path, (unsigned long long)h->syssize * 16,
@@ -84,7 +86,9 @@ int linux__probe(struct boot_image *img, u64 mem_size)
 	if (img->initrd.data) {
 		u64 end = KERNEL_LOAD_ADDR + ALIGN_UP(img->init_size, 4096);
 
-		if (img->initrd.size > low_ram(mem_size) ||
+		/* below both the end of low RAM and the kernel's initrd_addr_max
+		 * (initrd_addr() subtracts the size from the lower of the two) */
+		if (img->initrd.size > MIN(low_ram(mem_size), img->initrd_max) ||
 		    initrd_addr(img, mem_size) < end) {
 			pr_err("--initrd %s: %s does not fit in guest RAM below %s next to the kernel; "
 			       "give the VM more --mem or use a smaller initrd", img->initrd.path,
