@@ -61,17 +61,23 @@ struct mb_mmap {
 #define MBI_MOD_ADDR	(MBI_ADDR + 0x800)
 #define MBI_NAME_ADDR	(MBI_ADDR + 0x880)
 
+/*
+ * The header: magic, flags, checksum, 32-bit aligned in the first 8 KiB.
+ * Only those three fields are required; the a.out fields follow when flag
+ * 16 is set, and the caller checks that they are there too.
+ */
+#define MB_HEADER_MIN	12
+
 static const struct mb_header *find_header(const struct boot_file *k, size_t *off)
 {
 	size_t limit = MIN(k->size, (size_t)MB_SEARCH);
 
-	for (size_t o = 0; o + sizeof(struct mb_header) <= limit; o += 4) {
-		const struct mb_header *h = (const void *)(k->data + o);
+	for (size_t o = 0; o + MB_HEADER_MIN <= limit; o += 4) {
+		const u32 *p = (const void *)(k->data + o);
 
-		if (h->magic == MB_HEADER_MAGIC &&
-		    (u32)(h->magic + h->flags + h->checksum) == 0) {
+		if (p[0] == MB_HEADER_MAGIC && (u32)(p[0] + p[1] + p[2]) == 0) {
 			*off = o;
-			return h;
+			return (const void *)p;
 		}
 	}
 	return NULL;
@@ -123,8 +129,11 @@ static int elf_segments(const struct boot_image *img, u64 mem_size,
 			       (unsigned long long)i);
 			return -1;
 		}
-		if (paddr < HIGH_MEMORY_START && paddr + memsz > EBDA_START) {
-			pr_err("--kernel %s: segment %llu at %#llx overlaps the reserved area below 1 MiB",
+		/* below 1 MiB are the boot GDT, the multiboot information and
+		 * the command line (and the reserved area): nothing loads there */
+		if (paddr < HIGH_MEMORY_START) {
+			pr_err("--kernel %s: segment %llu at %#llx is below 1 MiB, where dpvm keeps "
+			       "the boot information; link the image at 1 MiB or above",
 			       path, (unsigned long long)i, (unsigned long long)paddr);
 			return -1;
 		}
@@ -174,6 +183,11 @@ int multiboot__probe(struct boot_image *img, u64 mem_size)
 	if (h->flags & MB_FLAG_AOUT_KLUDGE) {
 		u64 file_off, load_len, end;
 
+		if (off + sizeof(*h) > MIN(k->size, (size_t)MB_SEARCH)) {
+			pr_err("--kernel %s: the multiboot header's load addresses are cut off "
+			       "(they must lie in the first 8 KiB of the file)", k->path);
+			return -1;
+		}
 		if (h->header_addr < h->load_addr || h->header_addr - h->load_addr > off ||
 		    h->entry_addr < h->load_addr) {
 			pr_err("--kernel %s: inconsistent multiboot load addresses", k->path);
@@ -195,6 +209,12 @@ int multiboot__probe(struct boot_image *img, u64 mem_size)
 		if (h->load_addr < HIGH_MEMORY_START || end > MIN(mem_size, LOW_RAM_END)) {
 			pr_err("--kernel %s: the image (%#x..%#llx) must lie in guest RAM above 1 MiB",
 			       k->path, h->load_addr, (unsigned long long)end);
+			return -1;
+		}
+		if (h->entry_addr >= end) {
+			pr_err("--kernel %s: the multiboot entry point %#x is outside the image "
+			       "(%#x..%#llx)", k->path, h->entry_addr, h->load_addr,
+			       (unsigned long long)end - 1);
 			return -1;
 		}
 		img->mb_entry = h->entry_addr;
