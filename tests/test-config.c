@@ -461,7 +461,7 @@ static void test_file_good(void **state __unused)
 
 static void test_file_bad_keys(void **state __unused)
 {
-	load_bad("{\"memory\": \"1G\"}", "vm.json: memory", "unknown key");
+	load_bad("{\"memory\": \"1G\"}", "vm.json: memory", "unknown key; the keys are");
 	load_bad("{\"mem\": \"1G\",\n \"Mem\": \"2G\"}", "vm.json: Mem", "unknown key");
 	/* wrong types */
 	load_bad("{\"cpus\": true}", "vm.json: cpus", "found a boolean");
@@ -686,6 +686,10 @@ static void test_finalize_conflicts(void **state __unused)
 	assert_int_equal(parse((const char *[]){ "-k", kernel, "--api", "none", "--hugepages",
 						 "--mem", "65M", NULL }), -1);
 	assert_one_line(errbuf, "--mem 65 MiB", "2 MiB");
+	/* more vCPUs than 8-bit APIC ids allow (or the host's KVM) */
+	assert_int_equal(parse((const char *[]){ "-k", kernel, "--api", "none",
+						 "--cpus", "256", NULL }), -1);
+	assert_one_line(errbuf, "--cpus 256", "at most");
 	/* more memory than the host has */
 	assert_int_equal(parse((const char *[]){ "-k", kernel, "--api", "none",
 						 "--mem", "16000T", NULL }), -1);

@@ -568,7 +568,8 @@ int config__load_file(struct vm_config *cfg, const char *path)
 			continue;
 		}
 		if (!k) {
-			pr_err("%s: unknown key", where);
+			pr_err("%s: unknown key; the keys are dpvm run's long options without "
+			       "the dashes (see 'dpvm run --help') and \"devices\"", where);
 			goto err;
 		}
 		if (json_scalar(val, k->kind, where, tmp, sizeof(tmp), &s) || k->set(cfg, s, where))
@@ -704,11 +705,14 @@ int config__finalize(struct vm_config *cfg)
 	/* xAPIC ids are 8 bits and 0xff is broadcast: without interrupt
 	 * remapping a VM can address at most 255 vCPUs */
 	max = kvm_max_vcpus();
-	if (max > 255)
-		max = 255;
-	if (max > 0 && cfg->nr_cpus > (unsigned int)max) {
+	if (max > 0 && max < 255 && cfg->nr_cpus > (unsigned int)max) {
 		pr_err("--cpus %u: this host's KVM allows at most %d vCPUs per VM; give fewer",
 		       cfg->nr_cpus, max);
+		return -1;
+	}
+	if (cfg->nr_cpus > 255) {
+		pr_err("--cpus %u: a VM has at most 255 vCPUs (8-bit APIC ids); give fewer",
+		       cfg->nr_cpus);
 		return -1;
 	}
 	if (cfg->hugepages && cfg->mem_size % (2 * MIB)) {
