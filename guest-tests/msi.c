@@ -348,7 +348,6 @@ int main(void)
 		fail("no virtio-blk (%04x:%04x) on the PCI bus: run with --disk", VIRTIO_VENDOR,
 		     VIRTIO_BLK_DEV);
 	printf("msi: virtio-blk at 00:%02x.%u\n", PCI_DEV(bdf), PCI_FN(bdf));
-	tsc_calibrate();
 	lapic_enable();
 	set_handler(QUEUE_VECTOR, queue_irq);
 	set_handler(CONFIG_VECTOR, config_irq);

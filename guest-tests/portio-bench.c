@@ -32,7 +32,6 @@ int main(void)
 		printf("FAIL: give port=0..0xffff, iters=1..2^31-1, op=rw|in|out\n");
 		return EXIT_USAGE;
 	}
-	tsc_calibrate();
 	printf("portio: %u iterations of op=%s on port %#x, TSC %u kHz\n", iters, op, port, tsc_khz);
 
 	for (u32 i = 0; i < 100; i++)	/* warm up */

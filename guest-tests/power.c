@@ -95,7 +95,6 @@ int main(void)
 {
 	char action[16] = "";
 
-	tsc_calibrate();
 	if (!cmdline_str("action", action, sizeof(action))) {
 		printf("FAIL: give action=s5|reset|panic|triple|reboot\n");
 		return EXIT_USAGE;

@@ -4,7 +4,7 @@
  *
  * A program defines `int main(void)`.  The runtime has already set up its
  * own GDT, an IDT whose exception handlers report and fail, COM1 for
- * output, the command line, and masked the 8259 PICs.  main() returning 0
+ * output, the command line, masked the 8259 PICs and calibrated the TSC.  main() returning 0
  * passes (exit code 0), anything else is the exit code.
  */
 #ifndef GUEST_H
@@ -88,9 +88,9 @@ typedef void (*irq_handler_t)(struct irq_frame *f);
 void set_handler(u8 vector, irq_handler_t fn);
 void idt_load(void);	/* on each CPU */
 
-/* time: the TSC calibrated against PIT channel 2 */
+/* time: the TSC, calibrated against PIT channel 2 before main() */
 extern u32 tsc_khz;
-void tsc_calibrate(void);
+void tsc_calibrate(void);	/* again, if wanted */
 void udelay(u32 us);
 u64 tsc_to_us(u64 cycles);
 u64 us_to_tsc(u64 us);

@@ -101,6 +101,7 @@ void runtime_start(u32 magic, u32 mbi_addr)
 		fail("entered with EAX %#x, not the multiboot magic %#x", magic, MB_BOOT_MAGIC);
 	if (bss_dirty)
 		fail("the loader did not zero .bss (%p..%p)", __bss_start, __bss_end);
+	tsc_calibrate();
 
 	code = main();
 	if (code == EXIT_OK && nr_failed)

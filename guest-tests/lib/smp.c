@@ -50,8 +50,6 @@ unsigned int smp_start(unsigned int n, void (*fn)(u32 apic_id), u32 timeout_ms)
 		printf("FAIL: smp_start: %u CPUs; the runtime has stacks for %u\n", n, MAX_CPUS);
 		exit_test(EXIT_USAGE);
 	}
-	if (!tsc_khz)
-		tsc_calibrate();
 	memcpy((void *)AP_TRAMPOLINE, ap_trampoline, ap_trampoline_end - ap_trampoline);
 	ap_fn = fn;
 	lapic_enable();

@@ -79,17 +79,14 @@ void tsc_calibrate(void)
 		fail("TSC calibration: the TSC did not advance in %u ms", CAL_MS);
 }
 
+/* the runtime calibrates before main() */
 u64 us_to_tsc(u64 us)
 {
-	if (!tsc_khz)
-		tsc_calibrate();
 	return us * tsc_khz / 1000;
 }
 
 u64 tsc_to_us(u64 cycles)
 {
-	if (!tsc_khz)
-		tsc_calibrate();
 	return cycles * 1000 / tsc_khz;
 }
 
