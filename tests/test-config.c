@@ -289,6 +289,7 @@ static void test_cpus(void **state __unused)
 	bad("cpus", "two");
 	bad("cpus", "");
 	bad("cpus", "1.5");
+	bad("cpus", "256");
 	bad("cpus", "65537");
 	bad("cpus", "99999999999999999999999");
 	bad("cpus", "0x");
@@ -537,7 +538,8 @@ static void test_file_devices(void **state __unused)
 	load_bad("{\"devices\": [{\"id\": \"d\"}]}", "vm.json: devices[0].type", "missing");
 	load_bad("{\"devices\": [{\"type\": 3}]}", "vm.json: devices[0].type", "expected a string");
 	load_bad("{\"devices\": [{\"type\": \"floppy\"}]}", "vm.json: devices[0].type",
-		 "unknown device type 'floppy'");
+		 "unknown device type 'floppy'; the types are: ");
+	assert_non_null(strstr(errbuf, "virtio-blk"));
 	load_bad("{\"devices\": [{\"type\": \"virtio-blk\", \"id\": 5}]}", "devices[0].id",
 		 "expected a string");
 	assert_int_equal(cfg.nr_devices, 0);
@@ -689,7 +691,7 @@ static void test_finalize_conflicts(void **state __unused)
 	/* more vCPUs than 8-bit APIC ids allow (or the host's KVM) */
 	assert_int_equal(parse((const char *[]){ "-k", kernel, "--api", "none",
 						 "--cpus", "256", NULL }), -1);
-	assert_one_line(errbuf, "--cpus 256", "at most");
+	assert_one_line(errbuf, "--cpus", "'256' is more vCPUs than a VM can have");
 	/* more memory than the host has */
 	assert_int_equal(parse((const char *[]){ "-k", kernel, "--api", "none",
 						 "--mem", "16000T", NULL }), -1);

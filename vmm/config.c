@@ -156,10 +156,14 @@ static int set_cpus(struct vm_config *cfg, const char *v, const char *where)
 {
 	u64 n;
 
-	if (parse_u64(v, 0, 1U << 16, &n))
-		return bad(where, v, "is not a number of vCPUs");
+	if (parse_u64(v, 0, ~0ULL, &n))
+		return bad(where, v, "is not a number of vCPUs; give e.g. 2");
 	if (n == 0)
 		return bad(where, v, "is not a number of vCPUs; give at least 1");
+	/* xAPIC ids are 8 bits and 0xff is broadcast: without interrupt
+	 * remapping a VM can address at most 255 vCPUs */
+	if (n > 255)
+		return bad(where, v, "is more vCPUs than a VM can have (255); give fewer");
 	cfg->nr_cpus = n;
 	return 0;
 }
@@ -475,7 +479,13 @@ int config__add_device(struct vm_config *cfg, json_object *obj, const char *wher
 		goto err;
 	t = device_type__find(type);
 	if (!t) {
-		pr_err("%s.type: unknown device type '%s'", where, type);
+		char types[256] = "";
+
+		for (t = device_type__list(); t; t = t->next)
+			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
+				 *types ? ", " : "", t->name);
+		pr_err("%s.type: unknown device type '%s'; the types are: %s", where, type,
+		       *types ? types : "(none)");
 		goto err;
 	}
 	if (cfg->nr_devices >= MAX_DEVICES) {
@@ -528,7 +538,8 @@ int config__load_file(struct vm_config *cfg, const char *path)
 
 	ret = read_file(path, 1 << 20, &buf, &len);
 	if (ret) {
-		pr_err("--config %s: %s", path, ret == -EFBIG ? "larger than 1 MiB" : strerror(-ret));
+		pr_err("--config %s: %s", path, ret == -EFBIG ? "larger than 1 MiB; is it the right file?" :
+		       ret == -ENOENT ? "No such file or directory; check the path" : strerror(-ret));
 		return -1;
 	}
 	tok = json_tokener_new();
@@ -702,17 +713,10 @@ int config__finalize(struct vm_config *cfg)
 		snprintf(buf, sizeof(buf), "dpvm-%d", getpid());
 		cfg->name = xstrdup(buf);
 	}
-	/* xAPIC ids are 8 bits and 0xff is broadcast: without interrupt
-	 * remapping a VM can address at most 255 vCPUs */
 	max = kvm_max_vcpus();
 	if (max > 0 && max < 255 && cfg->nr_cpus > (unsigned int)max) {
 		pr_err("--cpus %u: this host's KVM allows at most %d vCPUs per VM; give fewer",
 		       cfg->nr_cpus, max);
-		return -1;
-	}
-	if (cfg->nr_cpus > 255) {
-		pr_err("--cpus %u: a VM has at most 255 vCPUs (8-bit APIC ids); give fewer",
-		       cfg->nr_cpus);
 		return -1;
 	}
 	if (cfg->hugepages && cfg->mem_size % (2 * MIB)) {
