@@ -20,8 +20,10 @@ struct acpi_layout {
 	u64 mmio32_base, mmio32_size;
 	u64 mmio64_base, mmio64_size;
 	u64 ecam_base;
-	u8 ecam_end_bus;
-	bool has_pvpanic;
+	u8 ecam_end_bus;	/* ECAM covers buses 0..ecam_end_bus */
+	bool has_pvpanic;	/* QEMU0001 at PORT_PVPANIC */
+	bool has_rtc;		/* MC146818 at 0x70 (else FADT says no CMOS RTC) */
+	bool has_i8042;		/* keyboard controller at 0x60/0x64 */
 };
 long acpi__build(const struct acpi_layout *l, u8 *buf, u64 gpa, size_t size, u64 *rsdp);
 
