@@ -322,15 +322,17 @@ void uart__tx_ready(struct uart *u)
 	pthread_mutex_unlock(&u->lock);
 }
 
+/* the registers are bytes; a wider access touches consecutive registers */
 static void uart_io_read(void *dev, u64 off, void *data, u32 len)
 {
-	memset(data, 0, len);
-	*(u8 *)data = uart__read(dev, off);
+	for (u32 i = 0; i < len; i++)
+		((u8 *)data)[i] = uart__read(dev, off + i);
 }
 
-static void uart_io_write(void *dev, u64 off, const void *data, u32 len __unused)
+static void uart_io_write(void *dev, u64 off, const void *data, u32 len)
 {
-	uart__write(dev, off, *(const u8 *)data);
+	for (u32 i = 0; i < len; i++)
+		uart__write(dev, off + i, ((const u8 *)data)[i]);
 }
 
 static const struct trap_ops uart_ops = {
