@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -83,9 +85,50 @@ static bool socket_is_live(const char *path)
 	return live;
 }
 
+/*
+ * The socket's directory must exist, or be creatable in its parent (as
+ * api__init does for $XDG_RUNTIME_DIR/dpvm): found here, before any KVM
+ * state exists, rather than at power-on.
+ */
+static int check_socket_dir(const struct vm_config *cfg, bool by_default)
+{
+	char *dup = xstrdup(cfg->api_path), *dir = dirname(dup), *pdup = NULL;
+	const char *hint = by_default ? "; set XDG_RUNTIME_DIR, or give --api unix:PATH or --api none" :
+					"; create it or pick another path";
+	struct stat st;
+	int ret = -1;
+
+	if (!stat(dir, &st)) {
+		if (!S_ISDIR(st.st_mode))
+			pr_err("--api unix:%s: %s is not a directory%s", cfg->api_path, dir, hint);
+		else if (access(dir, W_OK | X_OK) < 0)
+			pr_err("--api unix:%s: cannot make a socket in %s: %s%s", cfg->api_path, dir,
+			       strerror(errno), hint);
+		else
+			ret = 0;
+	} else {
+		char *parent;
+
+		pdup = xstrdup(dir);
+		parent = dirname(pdup);
+		if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
+			pr_err("--api unix:%s: directory %s does not exist%s", cfg->api_path,
+			       parent, hint);
+		else if (access(parent, W_OK | X_OK) < 0)
+			pr_err("--api unix:%s: cannot create directory %s: %s%s", cfg->api_path,
+			       dir, strerror(errno), hint);
+		else
+			ret = 0;
+	}
+	free(pdup);
+	free(dup);
+	return ret;
+}
+
 int api__check(struct vm_config *cfg)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool by_default = !cfg->api_path;
 	struct stat st;
 
 	if (cfg->no_api)
@@ -103,6 +146,8 @@ int api__check(struct vm_config *cfg)
 		       cfg->api_path, sizeof(path) - 1);
 		return -1;
 	}
+	if (check_socket_dir(cfg, by_default))
+		return -1;
 	if (!stat(cfg->api_path, &st)) {
 		if (!S_ISSOCK(st.st_mode)) {
 			pr_err("--api unix:%s: the path exists and is not a socket; remove it or pick another",
@@ -356,12 +401,32 @@ static int mkdir_parent(const char *path)
 	return ret;
 }
 
+/*
+ * Taking the path (a stale socket replaced, ours bound and listening) is one
+ * step among dpvms: they hold a lock on the socket's directory for it.  Two
+ * VMs started at once with the same name pass api__check together; without
+ * the lock the second would unlink the first's live socket.  Best effort: no
+ * lock if the directory cannot be locked.
+ */
+static int lock_dir(const char *path)
+{
+	char *dup = xstrdup(path);
+	int fd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	free(dup);
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int api__init(struct vm *vm)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct api_server *srv;
 	mode_t old;
-	int fd, ret;
+	int fd, dfd, ret;
 
 	if (vm->cfg->no_api)
 		return 0;
@@ -372,16 +437,25 @@ static int api__init(struct vm *vm)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(sa.sun_path); /* stale: api__check refused a live one */
+	dfd = lock_dir(sa.sun_path);
+	if (socket_is_live(sa.sun_path)) {
+		/* another dpvm took it since api__check */
+		pr_err("--api unix:%s: a VM is already running there; pick another --name or --api",
+		       sa.sun_path);
+		ret = -EADDRINUSE;
+		goto err_close;
+	}
+	unlink(sa.sun_path); /* stale */
 	old = umask(0177);
 	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (ret < 0 || listen(fd, 8) < 0) {
 		ret = -errno;
 		pr_err("--api unix:%s: %s", sa.sun_path, strerror(errno));
-		close(fd);
-		return ret;
+		goto err_close;
 	}
+	if (dfd >= 0)
+		close(dfd);
 	srv = xzalloc(sizeof(*srv));
 	srv->vm = vm;
 	srv->fd = fd;
@@ -390,6 +464,12 @@ static int api__init(struct vm *vm)
 	server = srv;
 	pr_debug("API on %s", srv->path);
 	return 0;
+
+err_close:
+	if (dfd >= 0)
+		close(dfd);
+	close(fd);
+	return ret;
 }
 
 static void api__exit(struct vm *vm)
