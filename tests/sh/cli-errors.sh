@@ -67,10 +67,10 @@ bad() {
 	rm -f "$T/console.log" "$T/strace.$n"
 	local t0=$(date +%s%N)
 	if $have_strace; then
-		XDG_RUNTIME_DIR=$T/run timeout -k 5 20 strace -f -qq -o "$T/strace.$n" \
+		XDG_RUNTIME_DIR=${XDG:-$T/run} timeout -k 5 20 strace -f -qq -o "$T/strace.$n" \
 			-e trace=ioctl,bind,mkdir "$DPVM" run "${args[@]}" </dev/null >"$out" 2>"$err"
 	else
-		XDG_RUNTIME_DIR=$T/run timeout -k 5 20 "$DPVM" run "${args[@]}" </dev/null >"$out" 2>"$err"
+		XDG_RUNTIME_DIR=${XDG:-$T/run} timeout -k 5 20 "$DPVM" run "${args[@]}" </dev/null >"$out" 2>"$err"
 	fi
 	st=$?
 	local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -86,6 +86,7 @@ bad() {
 	# nothing created: no console file, no socket, no socket directory
 	[ -e "$T/console.log" ] && fail "the console file was created"
 	[ -z "$(ls -A "$T/run")" ] || fail "created in XDG_RUNTIME_DIR: $(ls -AR "$T/run")"
+	[ -e "$T/nodir" ] && fail "created $T/nodir"
 	if $have_strace; then
 		grep -q 'KVM_CREATE_VM' "$T/strace.$n" && fail "a VM was created (KVM_CREATE_VM)"
 		grep -E '^[0-9]+ +(bind|mkdir)\(' "$T/strace.$n" && fail "a socket or directory was made"
@@ -140,6 +141,11 @@ bad "--console unix:$T/$(printf 'x%.0s' {1..120})" "too long" -- \
 bad "--api unix:$T/dir" "is not a socket" -- -k "$K" --api "unix:$T/dir" $C
 bad "--api" "'/tmp/x'" "use unix:PATH or none" -- -k "$K" --api /tmp/x $C
 bad "--name" "'a/b'" "may contain only" -- -k "$K" --name a/b $C
+bad "--api unix:$T/nodir/a/api.sock" "$T/nodir does not exist" "create it" -- \
+	-k "$K" --api "unix:$T/nodir/a/api.sock" $C
+bad "--api unix:$K/api.sock" "is not a directory" -- -k "$K" --api "unix:$K/api.sock" $C
+XDG=$T/nodir bad "--api unix:$T/nodir/dpvm/vm.sock" "does not exist" "set XDG_RUNTIME_DIR" -- \
+	-k "$K" --name vm $C
 
 # the config file: absent, malformed (with the line), unknown keys, bad values
 bad "--config $T/nope.json" "No such file" "check the path" -- -k "$K" --config "$T/nope.json" $C
