@@ -22,7 +22,8 @@ static int map_file(const char *what, const char *path, struct boot_file *f)
 	int fd;
 
 	f->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking: opening a FIFO would wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		pr_err("%s %s: %s; check the path", what, path, strerror(errno));
 		return -1;

@@ -113,14 +113,16 @@ const char *fmt_size(u64 b, char *buf, size_t len)
 int read_file(const char *path, size_t max, void **bufp, size_t *lenp)
 {
 	struct stat st;
-	size_t len = 0;
+	size_t len = 0, cap;
 	char *buf;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking open: a FIFO nobody writes to must not hang us (its
+	 * read then sees end of file); the reads below block */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0 || fcntl(fd, F_SETFL, 0) < 0) {
 		ret = -errno;
 		goto err_close;
 	}
@@ -132,19 +134,39 @@ int read_file(const char *path, size_t max, void **bufp, size_t *lenp)
 		ret = -EFBIG;
 		goto err_close;
 	}
-	buf = xzalloc(st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, st.st_size - len);
+	/* to the end, not st_size: a pipe (--config <(...)) has no size */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	buf = xzalloc(cap + 1);
+	for (;;) {
+		ssize_t n;
 
+		if (len == cap) {
+			if (cap > max) {
+				free(buf);
+				ret = -EFBIG;
+				goto err_close;
+			}
+			cap = MIN(cap * 2, max + 1);
+			buf = xrealloc(buf, cap + 1);
+		}
+		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
+		if (n < 0) {
+			ret = -errno;
 			free(buf);
 			goto err_close;
 		}
+		if (n == 0)
+			break;
 		len += n;
 	}
+	if (len > max) {
+		free(buf);
+		ret = -EFBIG;
+		goto err_close;
+	}
+	buf[len] = 0;
 	close(fd);
 	*bufp = buf;
 	*lenp = len;
