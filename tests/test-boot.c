@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IMG_MAX		(64 * 1024)
@@ -285,6 +286,7 @@ static void test_probe_files(void **state __unused)
 {
 	struct vm_config cfg;
 	static const char text[] = "#!/bin/sh\necho not a kernel\n";
+	char fifo[128];
 
 	config__init(&cfg);
 	cfg.kernel = xstrdup("/nonexistent/bzImage");
@@ -303,6 +305,16 @@ static void test_probe_files(void **state __unused)
 	assert_int_equal(probe_files(&cfg), -1);
 	assert_one_line("--kernel", "not a kernel");
 	free(cfg.kernel);
+	/* a FIFO: refused, not waited on */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	cfg.kernel = xstrdup(fifo);
+	alarm(10);
+	assert_int_equal(probe_files(&cfg), -1);
+	alarm(0);
+	assert_one_line("--kernel", "not a regular file");
+	free(cfg.kernel);
+	unlink(fifo);
 	/* a truncated bzImage: "HdrS" present, the rest cut */
 	bzimage(IMG_MAX);
 	cfg.kernel = xstrdup(write_file("cut", img_buf, 0x208));

@@ -509,6 +509,35 @@ static void test_file_malformed(void **state __unused)
 	assert_one_line(errbuf, dir, "directory");
 }
 
+static void test_file_pipe(void **state __unused)
+{
+	static const char text[] = "{\"mem\": \"256M\", \"cpus\": 3}\n";
+	char path[192];
+	int fds[2];
+
+	/* --config <(...): a pipe has no size, it is read to its end */
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+	cap_start();
+	assert_int_equal(config__load_file(&cfg, path), 0);
+	cap_end();
+	close(fds[0]);
+	assert_int_equal(cfg.mem_size, 256 * MIB);
+	assert_int_equal(cfg.nr_cpus, 3);
+	/* a FIFO nobody writes to: an error, not a hang */
+	snprintf(path, sizeof(path), "%s/fifo.json", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	cap_start();
+	assert_int_equal(config__load_file(&cfg, path), -1);
+	cap_end();
+	alarm(0);
+	assert_one_line(errbuf, "fifo.json:1:", "unexpected end of file");
+	unlink(path);
+}
+
 static void test_file_too_big(void **state __unused)
 {
 	size_t n = (1 << 20) + 2;
@@ -720,6 +749,7 @@ int main(void)
 		T(test_file_good),
 		T(test_file_bad_keys),
 		T(test_file_malformed),
+		T(test_file_pipe),
 		T(test_file_too_big),
 		T(test_file_devices),
 		T(test_flags_override_file),

@@ -106,6 +106,10 @@ bad "--kernel $T/dir" "not a regular file" "give the path" -- --kernel "$T/dir" 
 bad "--kernel $T/script" "not a kernel" "give a bzImage or a multiboot ELF" -- -k "$T/script" $C
 bad "--kernel $T/random" "not a kernel" -- -k "$T/random" $C
 bad "--kernel $T/bz-truncated" "truncated" -- -k "$T/bz-truncated" $C
+mkfifo "$T/fifo"
+bad "--kernel $T/fifo" "not a regular file" -- --kernel "$T/fifo" $C
+bad "--initrd $T/fifo" "not a regular file" -- -k "$K" --initrd "$T/fifo" $C
+bad "fifo:1:" "not valid JSON" -- -k "$K" --config "$T/fifo" $C
 bad "--kernel" "needs a value" -- $C --kernel
 bad "--kernel" "is empty; give a file path" -- $C --kernel ""
 
