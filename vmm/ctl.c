@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -193,12 +194,20 @@ int ctl__main(int argc, char **argv)
 		return EXIT_ERROR;
 	req = build_request(argv[i + 1], argc - i - 2, argv + i + 2);
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	/* a server that refuses us (too many clients) says why and hangs up:
+	 * a failed write is not the end, its reply may be waiting */
+	signal(SIGPIPE, SIG_IGN);
 	ret = write_all(fd, s, strlen(s));
 	if (!ret)
 		ret = write_all(fd, "\n", 1);
 	json_object_put(req);
-	if (!ret)
+	if (!ret || ret == -EPIPE || ret == -ECONNRESET) {
+		int wret = ret;
+
 		ret = read_reply(fd, timeout * 1000, &line);
+		if (ret && wret)
+			ret = wret;
+	}
 	close(fd);
 	if (ret) {
 		pr_err("%s: %s", argv[i], ret == -ETIMEDOUT ? "no reply (timed out)" : strerror(-ret));
