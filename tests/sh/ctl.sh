@@ -142,6 +142,30 @@ grep -q 'longer than 64 KiB' "$T/long.out" || fail "no error for an over-long re
 socat -u /dev/null "UNIX-CONNECT:$S"
 printf '{"execute": "sta' | socat -t 1 - "UNIX-CONNECT:$S" >/dev/null
 "$DPVM" ctl "$S" status >/dev/null || fail "the server stopped answering after malformed requests"
+# 16 idle clients at most: the 17th is told so; once they go, all is well
+python3 - "$S" "$DPVM" >"$T/busy.out" <<'EOF'
+import socket, sys, time
+idle = []
+for i in range(16):
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sys.argv[1])
+    c.sendall(b'{"execute": "help"}\n')
+    c.settimeout(5)
+    assert b'"return"' in c.recv(65536), 'client %d got no answer' % i
+    idle.append(c)
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+c.settimeout(5)
+sys.stdout.write(c.recv(4096).decode())
+# and dpvm ctl says so too, while the 16 stay
+import subprocess
+r = subprocess.run([sys.argv[2], 'ctl', sys.argv[1], 'status'], capture_output=True, text=True)
+sys.stdout.write('ctl: %d %s' % (r.returncode, r.stderr))
+EOF
+cat "$T/busy.out"
+grep -q '^{"error":{"class":"Busy".*}$' "$T/busy.out" || fail "the 17th client was not told the server is busy, in one line"
+grep -q '^ctl: 1 dpvm: .*too many API clients' "$T/busy.out" || fail "dpvm ctl did not report the busy server"
+"$DPVM" ctl "$S" status >/dev/null || fail "the server stopped answering after 17 clients"
 
 # quit: dpvm exits 0 and removes its socket
 echo "+ dpvm ctl $S quit"
