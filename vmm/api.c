@@ -368,9 +368,13 @@ static void server_accept(int fd, u32 events __unused, void *opaque)
 		}
 	if (slot < 0) {
 		char *r = reply_error("Busy", "too many API clients; try again");
+		size_t n = strlen(r);
 
-		/* one line, as every reply: ctl reads up to the newline */
-		if (write(cfd, r, strlen(r)) < 0 || write(cfd, "\n", 1) < 0)
+		/* one line, as every reply (ctl reads up to the newline), in
+		 * one write: we hang up right after */
+		r = xrealloc(r, n + 2);
+		memcpy(r + n, "\n", 2);
+		if (write(cfd, r, n + 1) < 0)
 			pr_debug("api: %s", strerror(errno));
 		free(r);
 		close(cfd);

@@ -156,7 +156,13 @@ for i in range(16):
 c = socket.socket(socket.AF_UNIX)
 c.connect(sys.argv[1])
 c.settimeout(5)
-sys.stdout.write(c.recv(4096).decode())
+reply = b''
+while not reply.endswith(b'\n'):
+    b = c.recv(4096)
+    if not b:
+        break
+    reply += b
+sys.stdout.write(reply.decode())
 # and dpvm ctl says so too, while the 16 stay
 import subprocess
 r = subprocess.run([sys.argv[2], 'ctl', sys.argv[1], 'status'], capture_output=True, text=True)
