@@ -551,15 +551,18 @@ struct rtc_dev {
 
 static struct rtc_dev *rtc_dev;
 
+/* the ports are bytes; a word access at 0x70 is the index, then the data
+ * (the bus gives us nothing wider: it would run past 0x71) */
 static void rtc_io_read(void *dev, u64 off, void *data, u32 len)
 {
-	memset(data, 0xff, len);
-	*(u8 *)data = rtc__read(dev, off);
+	for (u32 i = 0; i < len; i++)
+		((u8 *)data)[i] = rtc__read(dev, off + i);
 }
 
-static void rtc_io_write(void *dev, u64 off, const void *data, u32 len __unused)
+static void rtc_io_write(void *dev, u64 off, const void *data, u32 len)
 {
-	rtc__write(dev, off, *(const u8 *)data);
+	for (u32 i = 0; i < len; i++)
+		rtc__write(dev, off + i, ((const u8 *)data)[i]);
 }
 
 static const struct trap_ops rtc_ops = {
