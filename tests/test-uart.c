@@ -283,6 +283,16 @@ static void test_fifo(void **state __unused)
 	out(FCR, 0xc7);
 	assert_int_equal(in(IIR), 0xc0 | IIR_NONE);
 	assert_int_equal(in(LSR), 0x60);
+	/* the classic detection: FCR 0xe7 (enable, clear both, 64-byte, trigger
+	 * 14), then IIR bits 7:6 = 11 is a 16550A, bit 5 would be a 16750 */
+	out(FCR, 0xe7);
+	assert_int_equal(in(IIR) & 0xc0, 0xc0);
+	assert_int_equal(in(IIR) & 0x20, 0);
+	/* with DLAB too (the TI16750 only shows it then) */
+	out(LCR, 0x80);
+	out(FCR, 0xe7);
+	assert_int_equal(in(IIR) & 0xe0, 0xc0);
+	out(LCR, 0x03);
 }
 
 static void test_overrun(void **state __unused)
