@@ -116,7 +116,11 @@ vm_cmd() {
 	vm_send "$name" "echo '@@B''$tag@@'; $cmd; echo \"@@E\"\"$tag \$?@@\""
 	_vm_wait "$name" "the output of '$cmd'" "$timeout" _vm_has "$name" "@@E$tag "
 	tr -d '\r' <"$d/out" | awk -v b="@@B$tag@@" -v e="@@E$tag " '
-		index($0, e) == 1 { sub(/@@$/, ""); st = substr($0, length(e) + 1); exit }
+		i = index($0, e) {
+			# the output may not end with a newline: keep what precedes
+			if (on && i > 1) print substr($0, 1, i - 1)
+			st = substr($0, i + length(e)); sub(/@@.*/, "", st); exit
+		}
 		on { print }
 		$0 == b { on = 1 }
 		END { exit st }'
