@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PORT_RTC		0x70	/* index; 0x71 is data */
 #define NSEC_PER_SEC		1000000000LL
 #define SEC_PER_DAY		86400LL
 #define DIVIDER_HZ		32768LL	/* the time base behind every rate */

@@ -93,6 +93,9 @@ struct blk_params {		/* parsed configuration */
 	char *path;
 	char *serial;
 	bool readonly;
+	int fd;			/* opened and locked at validation, used by create */
+	dev_t dev;
+	ino_t ino;
 };
 
 struct virtio_blk {
@@ -113,12 +116,14 @@ static int blk_validate(struct device_config *dc)
 	static const char *const keys[] = { "type", "id", "backing", "serial", NULL };
 	static const char *const bkeys[] = { "type", "path", "readonly", NULL };
 	struct blk_params *p = xzalloc(sizeof(*p));
+	struct device_type *self = device_type__find("virtio-blk");
 	json_object *backing;
 	const char *path, *btype, *serial;
 	char where[256];
 	struct stat st;
 	int fd;
 
+	p->fd = -1;
 	dc->priv = p;
 	if (config__check_keys(dc->obj, dc->where, keys))
 		return -1;
@@ -144,22 +149,40 @@ static int blk_validate(struct device_config *dc)
 	}
 	fd = open(path, (p->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0) {
-		pr_err("%s: %s: %s%s", where, path, strerror(errno),
-		       errno == EACCES || errno == EROFS ? "; attach it read-only (ro)" : "");
+		pr_err("%s: %s: %s; %s", dc->where, path, strerror(errno),
+		       errno == EACCES || errno == EROFS ? "attach it read-only (ro)" :
+		       "check the path of the disk image");
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
-		pr_err("%s: %s: not a regular file or block device", where, path);
+		pr_err("%s: %s: not a regular file or block device; give a disk image", dc->where, path);
 		close(fd);
 		return -1;
 	}
+	/* the same image twice in this VM, writable either time: say so (flock
+	 * would call it "in use"); read-only twice is harmless */
+	for (struct device_config *o = dc - dc->index; o < dc; o++) {
+		struct blk_params *op = o->priv;
+
+		if (device_type__find(o->type) == self && op && op->fd >= 0 &&
+		    op->dev == st.st_dev && op->ino == st.st_ino && (!p->readonly || !op->readonly)) {
+			pr_err("%s: %s is already attached by %s; give each writable disk once",
+			       dc->where, path, o->where);
+			close(fd);
+			return -1;
+		}
+	}
+	/* keep the image open and locked from now on, so nothing can take it
+	 * between this check and power-on */
 	if (flock(fd, (p->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		pr_err("%s: %s is in use by another program (locked); stop it or attach the disk read-only",
-		       where, path);
+		       dc->where, path);
 		close(fd);
 		return -1;
 	}
-	close(fd);
+	p->fd = fd;
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
 	p->path = xstrdup(path);
 	p->serial = serial ? xstrdup(serial) : NULL;
 	return 0;
@@ -481,6 +504,8 @@ static void blk_release(struct device_config *dc)
 	if (p) {
 		free(p->path);
 		free(p->serial);
+		if (p->fd >= 0)
+			close(p->fd);
 	}
 }
 
@@ -492,16 +517,11 @@ static int blk_create(struct vm *vm, struct device_config *dc)
 	int ret;
 
 	b->p = p;
-	b->fd = open(p->path, (p->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	b->fd = dup(p->fd);	/* the config keeps its own until it is freed */
 	if (b->fd < 0) {
 		ret = -errno;
 		pr_err("%s: %s: %s", dc->where, p->path, strerror(errno));
 		goto err_free;
-	}
-	if (flock(b->fd, (p->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		ret = -EBUSY;
-		pr_err("%s: %s is in use by another program (locked)", dc->where, p->path);
-		goto err_close;
 	}
 	fstat(b->fd, &st);
 	b->is_blockdev = S_ISBLK(st.st_mode);

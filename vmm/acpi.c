@@ -34,7 +34,6 @@
 #define ACPI_MAX_CPUS		255
 
 /* legacy devices the DSDT describes when dpvm emulates them */
-#define RTC_PORT		0x70	/* index 0x70, data 0x71 */
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64
 #define IRQ_I8042_KBD		1
@@ -410,7 +409,7 @@ static void dsdt_devices(struct aml *a, const struct acpi_layout *l)
 		aml__eisaid(a, "PNP0B00");	/* AT real-time clock */
 		aml__name(a, "_CRS");
 		aml__resources(a);
-		aml__res_io(a, RTC_PORT, 2);
+		aml__res_io(a, PORT_RTC, 2);
 		aml__res_irq_noflags(a, IRQ_RTC);
 		aml__end(a);
 		aml__end(a);
@@ -724,7 +723,7 @@ int acpi__setup(struct vm *vm, u64 *rsdp)
 		.ecam_base = PCI_ECAM_BASE,
 		.ecam_end_bus = (PCI_ECAM_SIZE >> 20) - 1,
 		.has_pvpanic = pio_claimed(vm, PORT_PVPANIC),
-		.has_rtc = pio_claimed(vm, RTC_PORT),
+		.has_rtc = pio_claimed(vm, PORT_RTC),
 		.has_i8042 = pio_claimed(vm, I8042_DATA_PORT) && pio_claimed(vm, I8042_CMD_PORT),
 	};
 	u8 *p = mem__gpa_to_hva(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);

@@ -510,6 +510,7 @@ int config__add_device(struct vm_config *cfg, json_object *obj, const char *wher
 	dc->id = xstrdup(id);
 	dc->where = xstrdup(where);
 	dc->obj = obj;
+	dc->index = cfg->nr_devices;
 	cfg->nr_devices++;
 	if (t->validate(dc)) {
 		cfg->nr_devices--;
@@ -636,7 +637,7 @@ static const struct {
 	{ 0x20, 2, "the master PIC" },
 	{ 0x40, 4, "the PIT" },
 	{ 0x61, 1, "the PC speaker port" },
-	{ 0x70, 2, "the RTC" },
+	{ PORT_RTC, 2, "the RTC" },
 	{ 0xa0, 2, "the slave PIC" },
 	{ PORT_COM1, 8, "COM1" },
 	{ 0x4d0, 2, "the PIC's edge/level registers" },

@@ -25,6 +25,7 @@ struct device_config {
 	struct json_object *obj; /* the entry, validated by its device type */
 	void *priv;		/* parsed form, owned by the device type */
 	struct vm_device *vd;	/* the instance, once created */
+	unsigned int index;	/* in vm_config.devices[]: earlier entries are dc - index .. dc - 1 */
 };
 
 struct vm_config {

@@ -58,6 +58,7 @@
 
 /* fixed I/O ports */
 #define PORT_COM1		0x3f8
+#define PORT_RTC		0x70  /* index; 0x71 is data */
 #define PORT_PVPANIC		0x505
 #define PORT_ACPI_BASE		0x600 /* the ACPI fixed hardware, 0x600-0x613 */
 #define PORT_ACPI_PM1_EVT	0x600 /* 4 bytes: PM1a status, enable */

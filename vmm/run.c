@@ -150,7 +150,7 @@ int run__parse(int argc, char **argv, struct vm_config *cfg)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+:k:i:p:m:c:n:h", opts, &idx)) != -1) {
 		const char *name;
-		char where[96];
+		char where[160];
 		struct device_type *t;
 
 		if (c == '?') {
@@ -183,6 +183,8 @@ int run__parse(int argc, char **argv, struct vm_config *cfg)
 		if (t) {
 			json_object *obj = t->from_flag(optarg, where);
 
+			/* a device's errors name the flag with its value */
+			snprintf(where, sizeof(where), "--%s %.120s", name, optarg);
 			if (!obj)
 				goto out;
 			if (config__add_device(cfg, obj, where)) {
