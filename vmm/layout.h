@@ -37,6 +37,7 @@
 #define MMIO32_SIZE		0x20000000ULL
 #define PCI_ECAM_BASE		0xe0000000ULL
 #define PCI_ECAM_SIZE		0x10000000ULL
+#define FRAMEBUFFER_ADDR	0xfd000000ULL /* the display's linear framebuffer, up to 16 MiB (devices/display.c) */
 #define IOAPIC_ADDR		0xfec00000ULL
 #define LAPIC_ADDR		0xfee00000ULL
 #define LOW_RAM_END		MMIO32_START
