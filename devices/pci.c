@@ -311,10 +311,18 @@ void pci__set_intx(struct pci_dev *d, bool level)
 
 int pci__msix_init(struct pci_dev *d, u16 nr, int bar, u32 table_off, u32 pba_off)
 {
-	struct pci_msix *m = &d->msix;
 	u8 cap = pci__add_cap(d, PCI_CAP_ID_MSIX, PCI_CAP_MSIX_SIZEOF);
 
-	if (!cap || !nr || nr > 2048)
+	if (!cap)
+		return -ENOSPC;
+	return pci__msix_setup(d, cap, nr, bar, table_off, pba_off);
+}
+
+int pci__msix_setup(struct pci_dev *d, u8 cap, u16 nr, int bar, u32 table_off, u32 pba_off)
+{
+	struct pci_msix *m = &d->msix;
+
+	if (!nr || nr > 2048 || bar < 0 || bar >= PCI_NR_BARS)
 		return -EINVAL;
 	pthread_mutex_init(&m->lock, NULL);
 	m->nr = nr;
@@ -332,6 +340,7 @@ int pci__msix_init(struct pci_dev *d, u16 nr, int bar, u32 table_off, u32 pba_of
 		m->fd[i] = -1;
 	}
 	set16(d->cfg, cap + PCI_MSIX_FLAGS, nr - 1);
+	d->cfg[cap] = PCI_CAP_ID_MSIX;
 	set16(d->wmask, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 	set32(d->cfg, cap + PCI_MSIX_TABLE, table_off | bar);
 	set32(d->cfg, cap + PCI_MSIX_PBA, pba_off | bar);
@@ -413,8 +422,20 @@ static void msix_deliver_pending(struct pci_dev *d)
 static void msix_cfg_written(struct pci_dev *d)
 {
 	pthread_mutex_lock(&d->msix.lock);
-	msix_deliver_pending(d);
+	if (d->ops && d->ops->msix_changed)
+		d->ops->msix_changed(d, -1);
+	else
+		msix_deliver_pending(d);
 	pthread_mutex_unlock(&d->msix.lock);
+}
+
+void pci__msix_vector(struct pci_dev *d, u16 v, u64 *addr, u32 *data, bool *masked)
+{
+	const struct pci_msix_entry *e = &d->msix.table[v];
+
+	*addr = ((u64)e->addr_hi << 32) | e->addr_lo;
+	*data = e->data;
+	*masked = msix_masked(d, v);
 }
 
 bool pci__msix_access(struct pci_dev *d, int bar, u64 off, void *data, u32 len, bool write)
@@ -450,7 +471,9 @@ bool pci__msix_access(struct pci_dev *d, int bar, u64 off, void *data, u32 len, 
 						      ((u64)m->table[v].addr_hi << 32) |
 						      m->table[v].addr_lo, m->table[v].data);
 		}
-		if (write)
+		if (write && d->ops && d->ops->msix_changed)
+			d->ops->msix_changed(d, v);
+		else if (write)
 			msix_deliver_pending(d);
 		pthread_mutex_unlock(&m->lock);
 		return true;
@@ -500,45 +523,109 @@ static void msix_free(struct pci_dev *d)
 	memset(m, 0, sizeof(*m));
 }
 
-/* ---- MSI (64-bit address, per-vector masking) ---- */
+/* ---- MSI: 32- or 64-bit address, with or without per-vector masking ---- */
 
-#define MSI_CAP_SIZE	24
-#define MSI_ADDR_LO	4
-#define MSI_ADDR_HI	8
-#define MSI_DATA	12
-#define MSI_MASK	16
-#define MSI_PENDING	20
+struct msi_layout {
+	u8 addr_hi, data, mask, pending, size;	/* offsets; 0: absent */
+};
+
+static struct msi_layout msi_layout(u16 flags)
+{
+	bool is64 = flags & PCI_MSI_FLAGS_64BIT, maskbit = flags & PCI_MSI_FLAGS_MASKBIT;
+	struct msi_layout l = { .addr_hi = is64 ? 8 : 0, .data = is64 ? 12 : 8 };
+
+	l.size = l.data + 4;
+	if (maskbit) {
+		l.mask = l.data + 4;
+		l.pending = l.data + 8;
+		l.size = l.data + 12;
+	}
+	return l;
+}
+
+static u32 msi_mask(const struct pci_dev *d, const struct msi_layout *l)
+{
+	return l->mask ? pci__cfg32(d, d->msi_cap + l->mask) : 0;
+}
+
+void pci__msi_setup(struct pci_dev *d, u8 cap, u16 flags)
+{
+	struct msi_layout l = msi_layout(flags);
+	unsigned int mmc = (flags & PCI_MSI_FLAGS_QMASK) >> 1;
+
+	set16(d->cfg, cap + PCI_MSI_FLAGS, flags & (PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT |
+						  PCI_MSI_FLAGS_QMASK));
+	set16(d->wmask, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+	set32(d->wmask, cap + PCI_MSI_ADDRESS_LO, 0xfffffffc);
+	if (l.addr_hi)
+		set32(d->wmask, cap + l.addr_hi, 0xffffffff);
+	set16(d->wmask, cap + l.data, 0xffff);
+	if (l.mask)
+		set32(d->wmask, cap + l.mask, mmc >= 5 ? ~0U : (1U << (1 << mmc)) - 1);
+	d->msi_cap = cap;
+}
 
 u8 pci__msi_init(struct pci_dev *d, unsigned int log2_vectors)
 {
-	u8 cap = pci__add_cap(d, PCI_CAP_ID_MSI, MSI_CAP_SIZE);
+	u16 flags = PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT | (log2_vectors << 1);
+	u8 cap;
 
-	if (!cap || log2_vectors > 5)
+	if (log2_vectors > 5)
 		return 0;
-	set16(d->cfg, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT |
-	      (log2_vectors << 1));
-	set16(d->wmask, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
-	set32(d->wmask, cap + MSI_ADDR_LO, 0xfffffffc);
-	set32(d->wmask, cap + MSI_ADDR_HI, 0xffffffff);
-	set16(d->wmask, cap + MSI_DATA, 0xffff);
-	set32(d->wmask, cap + MSI_MASK, log2_vectors == 5 ? ~0U : (1U << (1 << log2_vectors)) - 1);
-	d->msi_cap = cap;
+	cap = pci__add_cap(d, PCI_CAP_ID_MSI, msi_layout(flags).size);
+	if (cap)
+		pci__msi_setup(d, cap, flags);
 	return cap;
+}
+
+unsigned int pci__msi_state(struct pci_dev *d, u64 *addr, u32 *data, u32 *mask)
+{
+	u8 c = d->msi_cap;
+	u16 flags;
+	struct msi_layout l;
+
+	if (!c)
+		return 0;
+	flags = pci__cfg16(d, c + PCI_MSI_FLAGS);
+	l = msi_layout(flags);
+	*addr = pci__cfg32(d, c + PCI_MSI_ADDRESS_LO);
+	if (l.addr_hi)
+		*addr |= (u64)pci__cfg32(d, c + l.addr_hi) << 32;
+	*data = pci__cfg16(d, c + l.data);
+	*mask = msi_mask(d, &l);
+	return flags & PCI_MSI_FLAGS_ENABLE ? 1U << ((flags & PCI_MSI_FLAGS_QSIZE) >> 4) : 0;
+}
+
+u32 pci__msi_pending(struct pci_dev *d)
+{
+	struct msi_layout l = msi_layout(pci__cfg16(d, d->msi_cap + PCI_MSI_FLAGS));
+
+	return l.pending ? pci__cfg32(d, d->msi_cap + l.pending) : 0;
+}
+
+void pci__msi_set_pending(struct pci_dev *d, unsigned int v, bool pending)
+{
+	struct msi_layout l = msi_layout(pci__cfg16(d, d->msi_cap + PCI_MSI_FLAGS));
+	u32 bits;
+
+	if (!l.pending)
+		return;
+	bits = pci__cfg32(d, d->msi_cap + l.pending);
+	bits = pending ? bits | (1U << v) : bits & ~(1U << v);
+	set32(d->cfg, d->msi_cap + l.pending, bits);
 }
 
 /* send vector v if MSI is on and v unmasked, else mark it pending; lock held */
 static bool msi_send(struct pci_dev *d, unsigned int v)
 {
-	u8 c = d->msi_cap;
-	u16 flags = pci__cfg16(d, c + PCI_MSI_FLAGS);
-	unsigned int nvec = 1U << ((flags & PCI_MSI_FLAGS_QSIZE) >> 4);
-	u64 addr = ((u64)pci__cfg32(d, c + MSI_ADDR_HI) << 32) | pci__cfg32(d, c + MSI_ADDR_LO);
-	u32 data = pci__cfg16(d, c + MSI_DATA);
+	u64 addr;
+	u32 data, mask;
+	unsigned int nvec = pci__msi_state(d, &addr, &data, &mask);
 
-	if (!(flags & PCI_MSI_FLAGS_ENABLE) || v >= nvec)
+	if (v >= nvec)
 		return false;
-	if (pci__cfg32(d, c + MSI_MASK) & (1U << v)) {
-		set32(d->cfg, c + MSI_PENDING, pci__cfg32(d, c + MSI_PENDING) | (1U << v));
+	if (mask & (1U << v)) {
+		pci__msi_set_pending(d, v, true);
 		return true;
 	}
 	/* multiple-message MSI: the vector is in the low bits of the data */
@@ -562,12 +649,20 @@ bool pci__msi_notify(struct pci_dev *d, unsigned int v)
 
 static void msi_cfg_written(struct pci_dev *d, u32 off __unused, u32 len __unused)
 {
-	u8 c = d->msi_cap;
-	u32 pending = pci__cfg32(d, c + MSI_PENDING), mask = pci__cfg32(d, c + MSI_MASK);
+	struct msi_layout l = msi_layout(pci__cfg16(d, d->msi_cap + PCI_MSI_FLAGS));
+	u32 pending, mask;
 
+	if (d->ops && d->ops->msi_changed) {
+		d->ops->msi_changed(d);
+		return;
+	}
+	if (!l.pending)
+		return;
+	pending = pci__cfg32(d, d->msi_cap + l.pending);
+	mask = msi_mask(d, &l);
 	for (unsigned int v = 0; v < 32; v++) {
 		if ((pending & (1U << v)) && !(mask & (1U << v))) {
-			set32(d->cfg, c + MSI_PENDING, pci__cfg32(d, c + MSI_PENDING) & ~(1U << v));
+			pci__msi_set_pending(d, v, false);
 			msi_send(d, v);
 		}
 	}
@@ -620,6 +715,16 @@ static int place_bars(struct pci_host *h, struct pci_dev *d)
 }
 
 /* ---- registration ---- */
+
+bool pci__slot_used(struct vm *vm, u8 devfn)
+{
+	bool used;
+
+	pthread_mutex_lock(&vm->pci->lock);
+	used = vm->pci->devs[devfn] != NULL;
+	pthread_mutex_unlock(&vm->pci->lock);
+	return used;
+}
 
 int pci__register(struct vm *vm, struct pci_dev *d)
 {

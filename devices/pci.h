@@ -54,6 +54,15 @@ struct pci_dev_ops {
 	void (*bar_deactivate)(struct pci_dev *d, int bar, u64 addr);
 	/* guest reset: called after the core reset the config space */
 	void (*reset)(struct pci_dev *d);
+	/*
+	 * For devices whose interrupts do not come from userspace (assigned
+	 * devices): MSI-X or MSI state changed (an entry, a mask, the enable
+	 * bits), so the device reprograms its delivery; the core then neither
+	 * fires nor delivers pending vectors itself.  vector -1: all of them.
+	 * msix_changed runs with msix.lock held, msi_changed with dev->lock.
+	 */
+	void (*msix_changed)(struct pci_dev *d, int vector);
+	void (*msi_changed)(struct pci_dev *d);
 };
 
 struct pci_msix_entry {
@@ -106,20 +115,32 @@ u16 pci__add_ext_cap(struct pci_dev *d, u16 id, u8 version, u16 size);
 
 /* MSI-X with nr vectors, its table and PBA at the given offsets of a BAR */
 int pci__msix_init(struct pci_dev *d, u16 nr, int bar, u32 table_off, u32 pba_off);
+/* the same for a capability that already sits at offset cap (assigned devices) */
+int pci__msix_setup(struct pci_dev *d, u8 cap, u16 nr, int bar, u32 table_off, u32 pba_off);
 /* table/PBA accesses from the BAR's handler; true if off was theirs */
 bool pci__msix_access(struct pci_dev *d, int bar, u64 off, void *data, u32 len, bool write);
 /* raise a vector (from any thread); false if MSI-X is not enabled */
 bool pci__msix_notify(struct pci_dev *d, u16 vector);
 bool pci__msix_enabled(struct pci_dev *d);
 
+/* vector v's message and whether it is masked (entry or function mask) */
+void pci__msix_vector(struct pci_dev *d, u16 v, u64 *addr, u32 *data, bool *masked);
+
 /* MSI (64-bit, per-vector masking) with up to 32 vectors (log2) */
 u8 pci__msi_init(struct pci_dev *d, unsigned int log2_vectors);
+/* emulate the MSI capability at cap with the device's own flags (any layout) */
+void pci__msi_setup(struct pci_dev *d, u8 cap, u16 flags);
+void pci__msi_set_pending(struct pci_dev *d, unsigned int v, bool pending);
+u32 pci__msi_pending(struct pci_dev *d);
 bool pci__msi_notify(struct pci_dev *d, unsigned int vector);
+/* MSI state: enabled vectors (0 if off), message of vector 0, mask bits */
+unsigned int pci__msi_state(struct pci_dev *d, u64 *addr, u32 *data, u32 *mask);
 
 /* INTx: drive the device's interrupt pin (honours INTx Disable) */
 void pci__set_intx(struct pci_dev *d, bool level);
 
 int pci__register(struct vm *vm, struct pci_dev *d);
+bool pci__slot_used(struct vm *vm, u8 devfn);
 void pci__unregister(struct pci_dev *d);
 
 /* config space access, as the host bridge performs it (for tests too) */

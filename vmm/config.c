@@ -737,5 +737,11 @@ int config__finalize(struct vm_config *cfg)
 		return -1;
 	if (check_console_path(cfg))
 		return -1;
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		struct device_type *t = device_type__find(cfg->devices[i].type);
+
+		if (t->finalize && t->finalize(cfg, &cfg->devices[i]))
+			return -1;
+	}
 	return boot__probe(&boot_image, cfg);
 }

@@ -73,6 +73,9 @@ struct device_type {
 	int (*create)(struct vm *vm, struct device_config *dc);
 	/* free what validate put in dc->priv (besides priv itself); optional */
 	void (*release)(struct device_config *dc);
+	/* checks across the whole configuration (other keys, other devices),
+	 * after every source was read; optional; -1 after pr_err */
+	int (*finalize)(struct vm_config *cfg, struct device_config *dc);
 	/* convert a flag's value ("FILE,ro") into a device entry; NULL if none */
 	const char *flag;
 	const char *flag_arg;	/* "FILE[,ro]" */
