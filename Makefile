@@ -23,7 +23,7 @@ CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS		+= -lpthread $(shell $(PKG_CONFIG) --libs $(PKGS))
 
-SRCS		:= $(sort $(wildcard vmm/*.c devices/*.c passthru/*.c))
+SRCS		:= $(sort $(wildcard vmm/*.c devices/*.c devices/scsi/*.c passthru/*.c))
 OBJS		:= $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS	:= $(filter-out $(BUILD)/obj/vmm/main.o,$(OBJS))
 
