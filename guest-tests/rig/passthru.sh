@@ -1,0 +1,105 @@
+# Scenario "passthru" (tests/rig/passthru.sh): DirectPath I/O of QEMU's edu
+# device (1234:11e8) through the inner host's emulated Intel IOMMU.
+#   - the host tools make it eligible (dpvm host passthru enable)
+#   - power-on refuses without a full memory reservation
+#   - a nested Linux guest drives it with its own driver (edu_test):
+#     identification, liveness, factorial, DMA both ways with checksums,
+#     INTx then MSI interrupts counted in /proc/interrupts
+#   - a second VM asking for the claimed device is refused, naming the first
+#   - at power-off the device is released: claim gone, group reusable
+#   - a DMA to an address that is not guest RAM is blocked by the IOMMU (a
+#     DMAR fault in the inner host's log); dpvm and the guest keep running
+#   - after kill -9 of dpvm the kernel releases the device and a new VM can
+#     take it
+. /rig/lib.sh
+
+bdf=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] && bdf=${d##*/}
+done
+[ -n "$bdf" ] || rig_fail "no edu device in the inner host (scripts/rig run passthru --qemu-dev edu)"
+rig_log "edu is $bdf, IOMMU group $(basename "$(readlink "/sys/bus/pci/devices/$bdf/iommu_group")")"
+
+dpvm host passthru enable "$bdf" || rig_fail "dpvm host passthru enable $bdf failed"
+[ "$(basename "$(readlink "/sys/bus/pci/devices/$bdf/driver")")" = vfio-pci ] ||
+	rig_fail "$bdf is not bound to vfio-pci after enable"
+
+# without --mem-reserve full: refused before anything exists
+if dpvm run --kernel "$GUEST_KERNEL" --passthru "$bdf,allow-no-reset" --api none \
+	--console none 2>/tmp/err; then
+	rig_fail "a passthrough VM started without --mem-reserve full"
+fi
+grep -q 'mem-reserve full' /tmp/err || rig_fail "the refusal does not say how to fix it: $(cat /tmp/err)"
+rig_log "without a reservation: $(cat /tmp/err)"
+
+# edu has no reset method: refused unless allow-no-reset
+if dpvm run --kernel "$GUEST_KERNEL" --passthru "$bdf" --mem-reserve full --api none \
+	--console none 2>/tmp/err; then
+	rig_fail "a device without a reset method was accepted without allow-no-reset"
+fi
+rig_log "without allow-no-reset: $(cat /tmp/err)"
+grep -q 'allow-no-reset' /tmp/err || rig_fail "the refusal does not name allow-no-reset: $(cat /tmp/err)"
+
+# the guest drives the device: INTx, then MSI
+GUEST_CMDLINE="$GUEST_CMDLINE dpvm.test=edu"
+vm_guest pt --mem 512M --mem-reserve full --passthru "$bdf,allow-no-reset"
+vm_wait pt "DPVM-TEST-START edu" 240
+
+# while it runs: a second VM cannot take the device, and the VM refuses snapshots
+if dpvm run --name second --kernel "$GUEST_KERNEL" --mem-reserve full \
+	--passthru "$bdf,allow-no-reset" --api none --console none 2>/tmp/err; then
+	rig_fail "a second VM took the claimed device"
+fi
+grep -q "VM 'pt'" /tmp/err || rig_fail "the second VM's refusal does not name the first: $(cat /tmp/err)"
+rig_log "second VM: $(cat /tmp/err)"
+if dpvm ctl pt snapshot 2>/tmp/err; then
+	rig_fail "a snapshot of a passthrough VM was accepted"
+fi
+grep -q "$bdf" /tmp/err || rig_fail "the snapshot refusal does not name the device: $(cat /tmp/err)"
+rig_log "snapshot: $(cat /tmp/err)"
+dpvm ctl --json pt status >/tmp/status || rig_fail "ctl status failed"
+grep -q '"host":"'"$bdf"'"' /tmp/status || rig_fail "ctl status does not list $bdf: $(cat /tmp/status)"
+
+vm_wait pt "DPVM-TEST-EXIT edu" 240
+st=$(vm_wait_exit pt 60)
+out=$(vm_out pt | tr -d '\r')
+echo "$out" | grep -q '^DPVM-TEST-EXIT edu 0$' ||
+	rig_fail "pt: the guest's edu test failed: $(echo "$out" | grep -E 'edu-test: FAIL|^no edu|failed' | head -n 1)"
+[ "$st" = 0 ] || rig_fail "pt: dpvm exited with status $st after the guest powered off"
+for mode in intx msi; do
+	n=$(echo "$out" | sed -n "s/^edu $mode irqs \([0-9]*\).*/\1/p")
+	[ -n "$n" ] && [ "$n" -ge 4 ] || rig_fail "pt: $mode interrupts counted in the guest: '$n', expected at least 4"
+	rig_log "pt: $mode: $n interrupts ($(echo "$out" | sed -n "s/^edu $mode irqs [0-9]* //p"))"
+done
+echo "$out" | grep -q 'MSI' || rig_fail "pt: /proc/interrupts shows no MSI for edu_test"
+echo "$out" | grep -q 'released to the host' || rig_fail "pt: dpvm did not say it released $bdf"
+[ "$(basename "$(readlink "/sys/bus/pci/devices/$bdf/driver")")" = vfio-pci ] ||
+	rig_fail "$bdf left vfio-pci after the VM"
+
+# a stray DMA: the IOMMU blocks it, everything keeps running
+dmesg -c >/dev/null
+GUEST_CMDLINE="quiet dpvm.test=edu edu.bad_dma=0xf000000"
+vm_guest stray --mem 192M --mem-reserve full --passthru "$bdf,allow-no-reset"
+vm_wait stray "DPVM-TEST-EXIT edu" 240
+st=$(vm_wait_exit stray 60)
+out=$(vm_out stray | tr -d '\r')
+echo "$out" | grep -q '^DPVM-TEST-EXIT edu 0$' || rig_fail "stray: the guest's test failed"
+echo "$out" | grep -q 'guest alive after the stray DMA' || rig_fail "stray: the guest did not survive"
+[ "$st" = 0 ] || rig_fail "stray: dpvm exited with status $st"
+dmesg | grep -i -E 'DMAR.*fault|fault addr' >/tmp/fault || rig_fail "stray: no DMAR fault in the inner host's log"
+rig_log "stray: the IOMMU blocked it: $(head -n 1 /tmp/fault)"
+
+# kill -9: the claim dies with the process, the device is usable again
+GUEST_CMDLINE="quiet"
+vm_guest k9 --mem 256M --mem-reserve full --passthru "$bdf,allow-no-reset"
+vm_wait k9 DPVM-GUEST-READY 240
+kill -KILL "$(cat /tmp/vm-k9/pid)"
+vm_wait_exit k9 30 >/dev/null
+vm_guest again --mem 256M --mem-reserve full --passthru "$bdf,allow-no-reset"
+vm_wait again DPVM-GUEST-READY 240
+vm_send again poweroff
+st=$(vm_wait_exit again 60)
+[ "$st" = 0 ] || rig_fail "again: dpvm exited with status $st"
+rig_log "after kill -9 the device was claimed again and released"
+
+dpvm host passthru disable "$bdf" || rig_fail "dpvm host passthru disable $bdf failed"
