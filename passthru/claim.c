@@ -64,7 +64,7 @@ static int host_lock(const char *dir, int op)
 	char path[PATH_MAX];
 	int fd, ret;
 
-	sysfs__pathf(path, sizeof(path), "%s/.lock", dir);
+	sysfs__fmt(path, sizeof(path), "%s/.lock", dir);
 	fd = open(path, (op == LOCK_EX ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW,
 		  0644);
 	if (fd < 0)
@@ -107,7 +107,7 @@ static int probe(const char *dir, const char *name, char *vm, size_t len, pid_t 
 	char path[PATH_MAX];
 	int fd, ret;
 
-	sysfs__pathf(path, sizeof(path), "%s/%s", dir, name);
+	sysfs__fmt(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -170,7 +170,7 @@ int claim__acquire(const char *bdf, const char *vm, int *fd, char *holder, size_
 	lock = ret ? ret : host_lock(dir, LOCK_EX);
 	if (lock < 0)
 		return lock;
-	sysfs__pathf(path, sizeof(path), "%s/%s", dir, bdf);
+	sysfs__fmt(path, sizeof(path), "%s/%s", dir, bdf);
 	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (f < 0) {
 		ret = -errno;

@@ -20,7 +20,7 @@ static void read_ir(struct host_facts *f)
 	bool ir = false, plain = false;
 	FILE *fp;
 
-	sysfs__pathf(path, sizeof(path), "%s/interrupts", procfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/interrupts", procfs__root());
 	fp = fopen(path, "re");
 	if (fp) {
 		while (fgets(line, sizeof(line), fp)) {
@@ -38,9 +38,9 @@ static void read_ir(struct host_facts *f)
 	}
 	f->ir = ir ? IR_ON : plain ? IR_OFF : IR_UNKNOWN;
 
-	sysfs__pathf(path, sizeof(path), "%s/module/vfio_iommu_type1", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/module/vfio_iommu_type1", sysfs__root());
 	f->type1_loaded = !access(path, F_OK);
-	sysfs__pathf(path, sizeof(path),
+	sysfs__fmt(path, sizeof(path),
 		 "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", sysfs__root());
 	if (!sysfs__read_str(path, line, sizeof(line)))
 		f->unsafe_interrupts = line[0] == 'Y' || line[0] == 'y' || line[0] == '1';
@@ -52,7 +52,7 @@ static void read_iommus(struct host_facts *f)
 	struct dirent *e;
 	DIR *dir;
 
-	sysfs__pathf(path, sizeof(path), "%s/class/iommu", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/class/iommu", sysfs__root());
 	dir = opendir(path);
 	if (!dir)
 		return;
@@ -63,10 +63,10 @@ static void read_iommus(struct host_facts *f)
 		if (e->d_name[0] == '.')
 			continue;
 		if (!f->iommu || strcmp(e->d_name, f->iommu_name) < 0)
-			sysfs__pathf(f->iommu_name, sizeof(f->iommu_name), "%s", e->d_name);
+			sysfs__fmt(f->iommu_name, sizeof(f->iommu_name), "%s", e->d_name);
 		f->iommu = true;
 		/* Intel VT-d: extended capability register, bit 3 = IR */
-		sysfs__pathf(path, sizeof(path), "%s/class/iommu/%s/intel-iommu/ecap",
+		sysfs__fmt(path, sizeof(path), "%s/class/iommu/%s/intel-iommu/ecap",
 			 sysfs__root(), e->d_name);
 		if (!sysfs__read_str(path, cap, sizeof(cap)) &&
 		    sscanf(cap, "%llx", (unsigned long long *)&ecap) == 1 && (ecap & 8))
@@ -87,7 +87,7 @@ static void add_use(struct host_facts *f, const char *bdf, enum elig_reason why,
 	memset(&f->uses[f->nr_uses], 0, sizeof(*f->uses));
 	snprintf(f->uses[f->nr_uses].bdf, PCI_BDF_LEN, "%s", bdf);
 	f->uses[f->nr_uses].why = why;
-	sysfs__pathf(f->uses[f->nr_uses].what, sizeof(f->uses->what), "%s", what);
+	sysfs__fmt(f->uses[f->nr_uses].what, sizeof(f->uses->what), "%s", what);
 	f->nr_uses++;
 }
 
@@ -117,7 +117,7 @@ static void block_uses(struct host_facts *f, const char *name, const char *what,
 
 	if (depth > 8 || strchr(name, '/'))
 		return;
-	sysfs__pathf(path, sizeof(path), "%s/class/block/%s", sysfs__root(), name);
+	sysfs__fmt(path, sizeof(path), "%s/class/block/%s", sysfs__root(), name);
 	if (!realpath(path, real))
 		return;
 	sysfs__path_pci(real, bdf);
@@ -129,11 +129,11 @@ static void block_uses(struct host_facts *f, const char *name, const char *what,
 		add_use(f, bdf, why, what);
 		return;
 	}
-	sysfs__pathf(path, sizeof(path), "%s/class/block/%s/slaves", sysfs__root(), name);
+	sysfs__fmt(path, sizeof(path), "%s/class/block/%s/slaves", sysfs__root(), name);
 	dir = opendir(path);
 	if (!dir) {
 		/* a partition's slaves are its disk's */
-		sysfs__pathf(path, sizeof(path), "%s/..", real);
+		sysfs__fmt(path, sizeof(path), "%s/..", real);
 		if (realpath(path, real) && strcmp(strrchr(real, '/') + 1, name))
 			block_uses(f, strrchr(real, '/') + 1, what, boot, depth + 1);
 		return;
@@ -149,7 +149,7 @@ static bool block_name(const char *majmin, char *name, size_t len)
 {
 	char path[PATH_MAX], real[PATH_MAX];
 
-	sysfs__pathf(path, sizeof(path), "%s/dev/block/%s", sysfs__root(), majmin);
+	sysfs__fmt(path, sizeof(path), "%s/dev/block/%s", sysfs__root(), majmin);
 	if (!realpath(path, real))
 		return false;
 	snprintf(name, len, "%s", strrchr(real, '/') + 1);
@@ -168,7 +168,7 @@ static void read_mounts(struct host_facts *f)
 	FILE *fp;
 
 	/* mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
-	sysfs__pathf(path, sizeof(path), "%s/self/mountinfo", procfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/self/mountinfo", procfs__root());
 	fp = fopen(path, "re");
 	if (fp) {
 		while (fgets(line, sizeof(line), fp)) {
@@ -192,14 +192,14 @@ static void read_mounts(struct host_facts *f)
 			} else {
 				continue;
 			}
-			sysfs__pathf(what, sizeof(what), "%s is mounted from %s", mnt, name);
+			sysfs__fmt(what, sizeof(what), "%s is mounted from %s", mnt, name);
 			block_uses(f, name, what, is_boot_mount(mnt), 0);
 		}
 		fclose(fp);
 	}
 
 	/* swaps: FILENAME TYPE ...; a swap file is on a mounted filesystem */
-	sysfs__pathf(path, sizeof(path), "%s/swaps", procfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/swaps", procfs__root());
 	fp = fopen(path, "re");
 	if (fp) {
 		while (fgets(line, sizeof(line), fp)) {
@@ -208,7 +208,7 @@ static void read_mounts(struct host_facts *f)
 			if (sscanf(line, "%1023s %31s", file, type) != 2 ||
 			    strcmp(type, "partition") || strncmp(file, "/dev/", 5))
 				continue;
-			sysfs__pathf(what, sizeof(what), "%s is active swap", file + 5);
+			sysfs__fmt(what, sizeof(what), "%s is active swap", file + 5);
 			block_uses(f, strrchr(file, '/') + 1, what, false, 0);
 		}
 		fclose(fp);
@@ -221,7 +221,7 @@ static void read_netdevs(struct host_facts *f)
 	struct dirent *e;
 	DIR *dir;
 
-	sysfs__pathf(path, sizeof(path), "%s/class/net", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/class/net", sysfs__root());
 	dir = opendir(path);
 	if (!dir)
 		return;
@@ -231,17 +231,17 @@ static void read_netdevs(struct host_facts *f)
 
 		if (e->d_name[0] == '.')
 			continue;
-		sysfs__pathf(path, sizeof(path), "%s/class/net/%s", sysfs__root(), e->d_name);
+		sysfs__fmt(path, sizeof(path), "%s/class/net/%s", sysfs__root(), e->d_name);
 		if (!realpath(path, real))
 			continue;
 		sysfs__path_pci(real, bdf);
-		sysfs__pathf(path, sizeof(path), "%s/class/net/%s/flags", sysfs__root(), e->d_name);
+		sysfs__fmt(path, sizeof(path), "%s/class/net/%s/flags", sysfs__root(), e->d_name);
 		if (!bdf[0] || sysfs__read_str(path, buf, sizeof(buf)))
 			continue;
 		flags = strtoul(buf, NULL, 16);
 		if (!(flags & 1))	/* IFF_UP */
 			continue;
-		sysfs__pathf(what, sizeof(what), "network interface %s is up", e->d_name);
+		sysfs__fmt(what, sizeof(what), "network interface %s is up", e->d_name);
 		add_use(f, bdf, ELIG_IN_USE, what);
 	}
 	closedir(dir);
@@ -256,7 +256,7 @@ static void read_consoles(struct host_facts *f, const struct host_pci *h)
 		if (h->devs[i].boot_vga)
 			add_use(f, h->devs[i].bdf, ELIG_CONSOLE, "the boot VGA device");
 
-	sysfs__pathf(path, sizeof(path), "%s/class/tty/console/active", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/class/tty/console/active", sysfs__root());
 	if (sysfs__read_str(path, active, sizeof(active)))
 		return;
 	for (char *w = strtok_r(active, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
@@ -266,16 +266,16 @@ static void read_consoles(struct host_facts *f, const struct host_pci *h)
 			vt = true;
 		if (strchr(w, '/') || w[0] == '.')
 			continue;
-		sysfs__pathf(path, sizeof(path), "%s/class/tty/%s/device", sysfs__root(), w);
+		sysfs__fmt(path, sizeof(path), "%s/class/tty/%s/device", sysfs__root(), w);
 		if (!realpath(path, real))
 			continue;
 		sysfs__path_pci(real, bdf);
-		sysfs__pathf(what, sizeof(what), "the serial console %s", w);
+		sysfs__fmt(what, sizeof(what), "the serial console %s", w);
 		if (bdf[0])
 			add_use(f, bdf, ELIG_CONSOLE, what);
 	}
 	/* the virtual terminals draw on a framebuffer: its GPU is the console */
-	sysfs__pathf(path, sizeof(path), "%s/class/graphics/fb0/device", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/class/graphics/fb0/device", sysfs__root());
 	if (vt && realpath(path, real)) {
 		char bdf[PCI_BDF_LEN];
 
@@ -309,7 +309,7 @@ pid_t host_facts__vfio_user(int group, char *comm, size_t len)
 	pid_t found = 0;
 	DIR *proc;
 
-	sysfs__pathf(want, sizeof(want), "/dev/vfio/%d", group);
+	sysfs__fmt(want, sizeof(want), "/dev/vfio/%d", group);
 	proc = opendir(procfs__root());
 	if (!proc)
 		return 0;
@@ -321,7 +321,7 @@ pid_t host_facts__vfio_user(int group, char *comm, size_t len)
 
 		if (*end || pid <= 0)
 			continue;
-		sysfs__pathf(path, sizeof(path), "%s/%ld/fd", procfs__root(), pid);
+		sysfs__fmt(path, sizeof(path), "%s/%ld/fd", procfs__root(), pid);
 		fds = opendir(path);
 		if (!fds)
 			continue;
@@ -330,7 +330,7 @@ pid_t host_facts__vfio_user(int group, char *comm, size_t len)
 
 			if (fd->d_name[0] == '.')
 				continue;
-			sysfs__pathf(path, sizeof(path), "%s/%ld/fd/%s", procfs__root(), pid, fd->d_name);
+			sysfs__fmt(path, sizeof(path), "%s/%ld/fd/%s", procfs__root(), pid, fd->d_name);
 			n = readlink(path, target, sizeof(target) - 1);
 			if (n <= 0)
 				continue;
@@ -344,9 +344,9 @@ pid_t host_facts__vfio_user(int group, char *comm, size_t len)
 	}
 	closedir(proc);
 	if (found) {
-		sysfs__pathf(path, sizeof(path), "%s/%d/comm", procfs__root(), found);
+		sysfs__fmt(path, sizeof(path), "%s/%d/comm", procfs__root(), found);
 		if (sysfs__read_str(path, comm, len))
-			sysfs__pathf(comm, len, "?");
+			sysfs__fmt(comm, len, "?");
 	}
 	return found;
 }
@@ -388,12 +388,12 @@ bool eligibility__bus_reset(const struct host_pci *h, const struct host_pci_dev 
 	unsigned int n = 0;
 
 	if (d->resets & PCI_RESET_BUS) {
-		sysfs__pathf(why, len, "the kernel can reset bus %04x:%02x (behind %s) for it alone",
+		sysfs__fmt(why, len, "the kernel can reset bus %04x:%02x (behind %s) for it alone",
 			 d->domain, d->bus, d->parent[0] ? d->parent : "?");
 		return true;
 	}
 	if (!d->parent[0]) {
-		sysfs__pathf(why, len, "%04x:%02x is a root bus, which has no bridge to reset it",
+		sysfs__fmt(why, len, "%04x:%02x is a root bus, which has no bridge to reset it",
 			 d->domain, d->bus);
 		return false;
 	}
@@ -404,15 +404,15 @@ bool eligibility__bus_reset(const struct host_pci *h, const struct host_pci_dev 
 		if (o == d || o->domain != d->domain || o->bus != d->bus)
 			continue;
 		if (n++ < 4)
-			sysfs__pathf(others + l, sizeof(others) - l, "%s%s", l ? ", " : "",
+			sysfs__fmt(others + l, sizeof(others) - l, "%s%s", l ? ", " : "",
 				 pci_bdf__short(o->bdf));
 	}
 	if (n) {
-		sysfs__pathf(why, len, "bus %04x:%02x is shared with %s%s: a hot reset needs all of them in one VM",
+		sysfs__fmt(why, len, "bus %04x:%02x is shared with %s%s: a hot reset needs all of them in one VM",
 			 d->domain, d->bus, others, n > 4 ? ", ..." : "");
 		return false;
 	}
-	sysfs__pathf(why, len, "the bridge %s above it cannot reset its bus", d->parent);
+	sysfs__fmt(why, len, "the bridge %s above it cannot reset its bus", d->parent);
 	return false;
 }
 
@@ -421,8 +421,8 @@ static void set(struct eligibility *e, enum elig_reason r, const char *brief, co
 	if (e->mask & (1u << r))
 		return;
 	e->mask |= 1u << r;
-	sysfs__pathf(e->brief[r], sizeof(e->brief[r]), "%s", brief);
-	sysfs__pathf(e->text[r], sizeof(e->text[r]), "%s", text);
+	sysfs__fmt(e->brief[r], sizeof(e->brief[r]), "%s", brief);
+	sysfs__fmt(e->text[r], sizeof(e->text[r]), "%s", text);
 }
 
 void eligibility__reasons(const struct host_pci *h, const struct host_pci_dev *d,
@@ -455,8 +455,8 @@ void eligibility__reasons(const struct host_pci *h, const struct host_pci_dev *d
 	}
 
 	if (host_pci__is_bridge(d)) {
-		sysfs__pathf(brief, sizeof(brief), "a bridge (%s)", pci_class__name(d->class));
-		sysfs__pathf(text, sizeof(text), "it is a bridge (%s), which stays with the host; "
+		sysfs__fmt(brief, sizeof(brief), "a bridge (%s)", pci_class__name(d->class));
+		sysfs__fmt(text, sizeof(text), "it is a bridge (%s), which stays with the host; "
 			 "pass through the devices behind it", pci_class__name(d->class));
 		set(e, ELIG_BRIDGE, brief, text);
 	}
@@ -466,9 +466,9 @@ void eligibility__reasons(const struct host_pci *h, const struct host_pci_dev *d
 
 		if (!m || m == d || member_ok(m) || in_list(m->bdf, vfio, nr_vfio))
 			continue;
-		sysfs__pathf(brief, sizeof(brief), "group %d not viable: %s is on %s", d->group,
+		sysfs__fmt(brief, sizeof(brief), "group %d not viable: %s is on %s", d->group,
 			 pci_bdf__short(m->bdf), m->driver);
-		sysfs__pathf(text, sizeof(text), "IOMMU group %d is not viable: %s is bound to %s; "
+		sysfs__fmt(text, sizeof(text), "IOMMU group %d is not viable: %s is bound to %s; "
 			 "pass it through too (enable --group) or unbind it", d->group, m->bdf,
 			 m->driver);
 		set(e, ELIG_GROUP, brief, text);
@@ -482,25 +482,25 @@ void eligibility__reasons(const struct host_pci *h, const struct host_pci_dev *d
 			continue;
 		switch (u->why) {
 		case ELIG_BOOT_DISK:
-			sysfs__pathf(brief, sizeof(brief), "the host's boot disk (%s)", u->what);
-			sysfs__pathf(text, sizeof(text), "it is the host's boot disk controller (%s); "
+			sysfs__fmt(brief, sizeof(brief), "the host's boot disk (%s)", u->what);
+			sysfs__fmt(text, sizeof(text), "it is the host's boot disk controller (%s); "
 				 "the host cannot give it away", u->what);
 			break;
 		case ELIG_BOOT_USB:
-			sysfs__pathf(brief, sizeof(brief), "the USB controller the host boots from (%s)",
+			sysfs__fmt(brief, sizeof(brief), "the USB controller the host boots from (%s)",
 				 u->what);
-			sysfs__pathf(text, sizeof(text), "it is the USB controller the host boots from "
+			sysfs__fmt(text, sizeof(text), "it is the USB controller the host boots from "
 				 "(%s); the host cannot give it away (pass through another USB controller)",
 				 u->what);
 			break;
 		case ELIG_CONSOLE:
-			sysfs__pathf(brief, sizeof(brief), "the host's console (%s)", u->what);
-			sysfs__pathf(text, sizeof(text), "it is the host's console (%s); move the console "
+			sysfs__fmt(brief, sizeof(brief), "the host's console (%s)", u->what);
+			sysfs__fmt(text, sizeof(text), "it is the host's console (%s); move the console "
 				 "elsewhere (console=, another GPU) first", u->what);
 			break;
 		default:
-			sysfs__pathf(brief, sizeof(brief), "in use by the host (%s)", u->what);
-			sysfs__pathf(text, sizeof(text), "it is in use by the host: %s; stop using it "
+			sysfs__fmt(brief, sizeof(brief), "in use by the host (%s)", u->what);
+			sysfs__fmt(text, sizeof(text), "it is in use by the host: %s; stop using it "
 				 "(umount, swapoff, ip link set DEV down) first", u->what);
 			break;
 		}
@@ -509,7 +509,7 @@ void eligibility__reasons(const struct host_pci *h, const struct host_pci_dev *d
 
 	if (!d->resets && !d->has_reset && !host_pci__is_bridge(d)) {
 		eligibility__bus_reset(h, d, why, sizeof(why));
-		sysfs__pathf(text, sizeof(text), "it has no reset method (no FLR, no PM reset, no bus "
+		sysfs__fmt(text, sizeof(text), "it has no reset method (no FLR, no PM reset, no bus "
 			 "reset: %s); a VM needs allow-no-reset for it, and it keeps its state "
 			 "from one VM to the next", why);
 		set(e, ELIG_NO_RESET, "no reset method", text);
@@ -528,11 +528,11 @@ int eligibility__check(const struct host_pci *h, const struct host_pci_dev *d,
 	host_facts__free(&f);
 	r = eligibility__first_blocking(&e);
 	if (r >= 0) {
-		sysfs__pathf(why, len, "%s cannot be passed through: %s", d->bdf, e.text[r]);
+		sysfs__fmt(why, len, "%s cannot be passed through: %s", d->bdf, e.text[r]);
 		return -1;
 	}
 	if (!allow_no_reset && (e.mask & (1u << ELIG_NO_RESET))) {
-		sysfs__pathf(why, len, "%s cannot be passed through: %s; add allow-no-reset to "
+		sysfs__fmt(why, len, "%s cannot be passed through: %s; add allow-no-reset to "
 			     "accept that", d->bdf, e.text[ELIG_NO_RESET]);
 		return -1;
 	}

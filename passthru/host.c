@@ -94,8 +94,13 @@ static void host_free(struct host *x)
 	passthru_conf__free(&x->conf);
 }
 
-/* the functions named on the command line, checked and without repeats */
-static int parse_bdfs(const struct host *x, int argc, char **argv, char ***out, unsigned int *nr)
+/*
+ * The functions named on the command line, checked and without repeats.
+ * absent_ok: a function that is gone may be named if the configuration has
+ * a record of it (`disable` drops the record).
+ */
+static int parse_bdfs(const struct host *x, int argc, char **argv, bool absent_ok,
+		      char ***out, unsigned int *nr)
 {
 	char **list = NULL;
 	unsigned int n = 0;
@@ -109,7 +114,8 @@ static int parse_bdfs(const struct host *x, int argc, char **argv, char ***out, 
 			       "or BUS:DEVICE.FUNCTION (03:00.0), as `dpvm host pci list` shows", argv[i]);
 			goto err;
 		}
-		if (!host_pci__find(&x->pci, bdf)) {
+		if (!host_pci__find(&x->pci, bdf) &&
+		    !(absent_ok && passthru_conf__find(&x->conf, bdf))) {
 			pr_err("%s: no such PCI function on this host; see `dpvm host pci list`", bdf);
 			goto err;
 		}
@@ -552,7 +558,7 @@ static int unbind_vfio(const struct host_pci_dev *d, const char *driver)
 		char alias[256], path[PATH_MAX];
 
 		/* the modalias loads the module that drives it, whatever its name */
-		sysfs__pathf(path, sizeof(path), "%s/bus/pci/devices/%s/modalias", sysfs__root(), bdf);
+		sysfs__fmt(path, sizeof(path), "%s/bus/pci/devices/%s/modalias", sysfs__root(), bdf);
 		if (!sysfs__read_str(path, alias, sizeof(alias)))
 			run_modprobe(alias);
 	}
@@ -718,15 +724,17 @@ static int cmd_disable(struct host *x, char **list, unsigned int n)
 		char vm[CLAIM_NAME_MAX + 1], comm[64];
 		pid_t pid = 0;
 
+		if (!d)
+			continue;	/* gone: only its record is left to drop */
 		if (claim__holder(d->bdf, vm, sizeof(vm), &pid) == 1) {
 			pr_err("%s: in use by VM '%s' (pid %d); power it off first (dpvm ctl %s quit)",
 			       d->bdf, vm, (int)pid, vm);
 			refused = true;
 		} else if (!passthru_conf__find(&x->conf, d->bdf) &&
 			   !eligibility__driver_is_vfio(d->driver)) {
-			pr_err("%s: not enabled for passthrough (it is on %s, and not in %s); "
-			       "nothing to disable", d->bdf, d->driver[0] ? d->driver : "no driver",
-			       x->conf.path);
+			pr_err("%s: not enabled for passthrough (its driver is %s, and %s has no "
+			       "record of it); nothing to disable", d->bdf,
+			       d->driver[0] ? d->driver : "none", x->conf.path);
 			refused = true;
 		} else if (d->group >= 0 && eligibility__driver_is_vfio(d->driver) &&
 			   (pid = host_facts__vfio_user(d->group, comm, sizeof(comm)))) {
@@ -742,10 +750,10 @@ static int cmd_disable(struct host *x, char **list, unsigned int n)
 
 	for (i = 0; i < n; i++) {
 		const struct host_pci_dev *d = host_pci__find(&x->pci, list[i]);
-		const struct passthru_conf_dev *cd = passthru_conf__find(&x->conf, d->bdf);
+		const struct passthru_conf_dev *cd = passthru_conf__find(&x->conf, list[i]);
 		const char *to = cd ? cd->driver : "";
 
-		if (!eligibility__driver_is_vfio(d->driver) && !d->override[0])
+		if (!d || (!eligibility__driver_is_vfio(d->driver) && !d->override[0]))
 			continue;	/* only in the conf: nothing to unbind */
 		if (unbind_vfio(d, to))
 			goto undo;
@@ -761,6 +769,10 @@ static int cmd_disable(struct host *x, char **list, unsigned int n)
 		const struct host_pci_dev *d = host_pci__find(&x->pci, list[i]);
 		char now[PCI_DRIVER_LEN] = "";
 
+		if (!d) {
+			printf("%s: not on this host; its record is dropped\n", list[i]);
+			continue;
+		}
 		host_pci__driver(d->bdf, now, sizeof(now));
 		printf("%s %04x:%04x: %s -> %s\n", d->bdf, d->vendor, d->device,
 		       d->driver[0] ? d->driver : "no driver", now[0] ? now : "no driver");
@@ -772,7 +784,7 @@ undo:
 	while (i-- > 0) {
 		const struct host_pci_dev *d = host_pci__find(&x->pci, list[i]);
 
-		if (done[i] && !restore(d->bdf, d->override, d->driver))
+		if (d && done[i] && !restore(d->bdf, d->override, d->driver))
 			pr_err("%s: could not put it back on vfio-pci; run `dpvm host passthru enable %s`",
 			       d->bdf, d->bdf);
 	}
@@ -858,7 +870,7 @@ static void ck(struct report *rep, int level, const char *what, const char *fmt,
 	va_end(ap);
 	printf("%-5s %-18s %s\n", names[level], what, text);
 	if (level == CK_FAIL && rep->worst < CK_FAIL)
-		sysfs__pathf(rep->first_fail, sizeof(rep->first_fail), "%s: %s", what, text);
+		sysfs__fmt(rep->first_fail, sizeof(rep->first_fail), "%s: %s", what, text);
 	rep->worst = MAX(rep->worst, level);
 }
 
@@ -1082,18 +1094,23 @@ static int cmd_check(struct host *x, const char *bdf, u64 mem)
 	if (eligibility__driver_is_vfio(d->driver)) {
 		char dev[64];
 
-		sysfs__pathf(dev, sizeof(dev), "/dev/vfio/%d", d->group);
+		sysfs__fmt(dev, sizeof(dev), "/dev/vfio/%d", d->group);
 		if (fake_sysfs() || !access(dev, R_OK | W_OK))
 			ck(&rep, CK_OK, "driver", "%s (%s)", d->driver, dev);
 		else
 			ck(&rep, CK_FAIL, "driver", "%s, but %s: %s; run as root or give the VM's "
 			   "user access to it", d->driver, dev, strerror(errno));
+	} else if (host_pci__is_bridge(d)) {
+		ck(&rep, CK_OK, "driver", "%s (a bridge stays with the host)",
+		   d->driver[0] ? d->driver : "no driver");
 	} else {
 		ck(&rep, CK_WARN, "driver", "%s; `dpvm host passthru enable %s` binds it to vfio-pci",
 		   d->driver[0] ? d->driver : "no driver", d->bdf);
 		rep.need_enable = true;
 	}
-	if (cd)
+	if (host_pci__is_bridge(d))
+		;	/* never recorded */
+	else if (cd)
 		ck(&rep, CK_OK, "conf", "recorded in %s (host driver %s)", x->conf.path,
 		   cd->driver[0] ? cd->driver : "none");
 	else
@@ -1200,7 +1217,7 @@ static int cmd_passthru(int argc, char **argv)
 		ret = EXIT_ERROR;
 		goto out;
 	}
-	if (parse_bdfs(&x, npos, pos, &list, &nlist)) {
+	if (parse_bdfs(&x, npos, pos, !strcmp(sub, "disable"), &list, &nlist)) {
 		host_free(&x);
 		goto out;
 	}

@@ -84,7 +84,7 @@ const char *pci_bdf__short(const char *bdf)
 
 /* ---- small file helpers ---- */
 
-int sysfs__pathf(char *buf, size_t len, const char *fmt, ...)
+int sysfs__fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -143,7 +143,7 @@ static int read_hex(const char *dir, const char *attr, u64 *out)
 	char path[PATH_MAX], buf[64], *end;
 	int ret;
 
-	sysfs__pathf(path, sizeof(path), "%s/%s", dir, attr);
+	sysfs__fmt(path, sizeof(path), "%s/%s", dir, attr);
 	ret = sysfs__read_str(path, buf, sizeof(buf));
 	if (ret)
 		return ret;
@@ -211,7 +211,7 @@ static void read_bars(const char *dir, struct host_pci_dev *d)
 	char line[256];
 	FILE *f;
 
-	sysfs__pathf(path, sizeof(path), "%s/resource", dir);
+	sysfs__fmt(path, sizeof(path), "%s/resource", dir);
 	f = fopen(path, "re");
 	if (!f)
 		return;
@@ -240,10 +240,10 @@ static void read_group(struct host_pci_dev *d)
 	struct dirent *e;
 	DIR *dir;
 
-	sysfs__pathf(path, sizeof(path), "%s/kernel/iommu_groups/%d/name", sysfs__root(), d->group);
+	sysfs__fmt(path, sizeof(path), "%s/kernel/iommu_groups/%d/name", sysfs__root(), d->group);
 	if (!sysfs__read_str(path, name, sizeof(name)) && !strcmp(name, "vfio-noiommu"))
 		d->noiommu_group = true;
-	sysfs__pathf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", sysfs__root(), d->group);
+	sysfs__fmt(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", sysfs__root(), d->group);
 	dir = opendir(path);
 	if (!dir)
 		return;
@@ -271,7 +271,7 @@ static int read_dev(const char *bdf, struct host_pci_dev *d)
 	d->group = -1;
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	sscanf(bdf, "%x:%hhx:%hhx.%hhu", &d->domain, &d->bus, &d->slot, &d->fn);
-	sysfs__pathf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs__root(), bdf);
+	sysfs__fmt(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs__root(), bdf);
 
 	ret = read_hex(dir, "vendor", &v);
 	if (ret)
@@ -287,7 +287,7 @@ static int read_dev(const char *bdf, struct host_pci_dev *d)
 		d->class = v & 0xffffff;
 
 	/* the header type: config byte 0x0e (readable by anyone), else the class */
-	sysfs__pathf(path, sizeof(path), "%s/config", dir);
+	sysfs__fmt(path, sizeof(path), "%s/config", dir);
 	{
 		u8 cfg[16];
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -303,14 +303,14 @@ static int read_dev(const char *bdf, struct host_pci_dev *d)
 			d->header_type = 2;
 	}
 
-	sysfs__pathf(path, sizeof(path), "%s/driver", dir);
+	sysfs__fmt(path, sizeof(path), "%s/driver", dir);
 	link_name(path, d->driver, sizeof(d->driver));
-	sysfs__pathf(path, sizeof(path), "%s/driver_override", dir);
+	sysfs__fmt(path, sizeof(path), "%s/driver_override", dir);
 	if (sysfs__read_str(path, d->override, sizeof(d->override)) ||
 	    !strcmp(d->override, "(null)"))
 		d->override[0] = 0;
 
-	sysfs__pathf(path, sizeof(path), "%s/iommu_group", dir);
+	sysfs__fmt(path, sizeof(path), "%s/iommu_group", dir);
 	link_name(path, buf, sizeof(buf));
 	if (buf[0]) {
 		char *end;
@@ -322,13 +322,13 @@ static int read_dev(const char *bdf, struct host_pci_dev *d)
 	if (d->group >= 0)
 		read_group(d);
 
-	sysfs__pathf(path, sizeof(path), "%s/reset_method", dir);
+	sysfs__fmt(path, sizeof(path), "%s/reset_method", dir);
 	if (!sysfs__read_str(path, d->reset_methods, sizeof(d->reset_methods)))
 		d->resets = reset_bits(d->reset_methods);
-	sysfs__pathf(path, sizeof(path), "%s/reset", dir);
+	sysfs__fmt(path, sizeof(path), "%s/reset", dir);
 	d->has_reset = !access(path, F_OK);
 
-	sysfs__pathf(path, sizeof(path), "%s/boot_vga", dir);
+	sysfs__fmt(path, sizeof(path), "%s/boot_vga", dir);
 	if (!sysfs__read_str(path, buf, sizeof(buf)))
 		d->boot_vga = !strcmp(buf, "1");
 
@@ -375,7 +375,7 @@ int host_pci__scan(struct host_pci *h)
 	DIR *dir;
 
 	memset(h, 0, sizeof(*h));
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/devices", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/devices", sysfs__root());
 	dir = opendir(path);
 	if (!dir) {
 		int err = -errno;
@@ -485,10 +485,10 @@ int host_pci__driver(const char *bdf, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/devices/%s", sysfs__root(), bdf);
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/devices/%s", sysfs__root(), bdf);
 	if (access(path, F_OK))
 		return -errno;
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sysfs__root(), bdf);
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sysfs__root(), bdf);
 	link_name(path, buf, len);
 	return 0;
 }
@@ -497,7 +497,7 @@ bool host_pci__driver_loaded(const char *driver)
 {
 	char path[PATH_MAX];
 
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/drivers/%s", sysfs__root(), driver);
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/drivers/%s", sysfs__root(), driver);
 	return !access(path, F_OK);
 }
 
@@ -505,7 +505,7 @@ int host_pci__set_override(const char *bdf, const char *driver)
 {
 	char path[PATH_MAX];
 
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/devices/%s/driver_override", sysfs__root(), bdf);
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/devices/%s/driver_override", sysfs__root(), bdf);
 	/* a lone newline clears it: an empty write never reaches the kernel */
 	return sysfs__write(path, driver && *driver ? driver : "\n");
 }
@@ -517,7 +517,7 @@ int host_pci__unbind(const char *bdf)
 
 	if (ret || !drv[0])
 		return ret;
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/drivers/%s/unbind", sysfs__root(), drv);
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/drivers/%s/unbind", sysfs__root(), drv);
 	return sysfs__write(path, bdf);
 }
 
@@ -525,7 +525,7 @@ int host_pci__probe(const char *bdf)
 {
 	char path[PATH_MAX];
 
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/drivers_probe", sysfs__root());
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/drivers_probe", sysfs__root());
 	return sysfs__write(path, bdf);
 }
 
@@ -533,6 +533,6 @@ int host_pci__bind(const char *bdf, const char *driver)
 {
 	char path[PATH_MAX];
 
-	sysfs__pathf(path, sizeof(path), "%s/bus/pci/drivers/%s/bind", sysfs__root(), driver);
+	sysfs__fmt(path, sizeof(path), "%s/bus/pci/drivers/%s/bind", sysfs__root(), driver);
 	return sysfs__write(path, bdf);
 }

@@ -115,8 +115,8 @@ int host_pci__probe(const char *bdf);			/* /sys/bus/pci/drivers_probe */
 int host_pci__bind(const char *bdf, const char *driver); /* drivers/DRIVER/bind */
 
 /* small helpers shared with eligibility.c and host.c */
-/* snprintf for paths and messages: -ENAMETOOLONG when cut short */
-int sysfs__pathf(char *buf, size_t len, const char *fmt, ...) __printf(3, 4);
+/* snprintf for paths and messages: 0, or -ENAMETOOLONG when cut short */
+int sysfs__fmt(char *buf, size_t len, const char *fmt, ...) __printf(3, 4);
 int sysfs__read_str(const char *path, char *buf, size_t len);	/* one line, trimmed */
 int sysfs__write(const char *path, const char *val);
 /* the PCI function nearest to the end of a sysfs device path, "" if none */

@@ -1091,7 +1091,7 @@ static void test_enable_rollback(void **state __unused)
 	snapshot(after, sizeof(after));
 	assert_non_null(strstr(errbuf, "0000:04:00.0: vfio-pci did not take it"));
 	assert_string_equal(before, after);
-	sysfs__pathf(p, sizeof(p), "%s/%s/driver_override", sys, dev_dir("0000:04:00.0"));
+	sysfs__fmt(p, sizeof(p), "%s/%s/driver_override", sys, dev_dir("0000:04:00.0"));
 	assert_int_equal(sysfs__read_str(p, ov, sizeof(ov)), 0);
 	assert_string_equal(ov, "");	/* cleared again (it was "(null)") */
 	snprintf(p, sizeof(p), "%s/passthru.conf", top);
@@ -1121,6 +1121,62 @@ static void test_enable_rollback(void **state __unused)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s/bus/pci/drivers/vfio-pci'", sys);
 		assert_int_equal(system(cmd), 0);
 	}
+}
+
+static char *slurp(const char *path)
+{
+	void *buf = NULL;
+	size_t len;
+
+	if (read_file(path, 1 << 20, &buf, &len))
+		return xstrdup("(none)");
+	return buf;
+}
+
+static void test_disable(void **state __unused)
+{
+	const char *conf = getenv("DPVM_PASSTHRU_CONF");
+	char holder[64], *before, *after;
+	int fd;
+
+	put(top, "passthru.conf",
+	    "/device/0000:00:05.0/owner = \"passthru\"\n/device/0000:00:05.0/id = \"1234:11e8\"\n"
+	    "/device/0000:0a:00.0/owner = \"passthru\"\n/device/0000:0a:00.0/id = \"8086:10d3\"\n"
+	    "/device/0000:0a:00.0/host-driver = \"e1000e\"\n");
+	/* claimed by a VM: refused, naming it; nothing changes */
+	assert_int_equal(claim__acquire("0000:00:05.0", "edu-vm", &fd, holder, sizeof(holder)), 0);
+	before = slurp(conf);
+	assert_int_equal(host_cmd("passthru", "disable", "00:05.0", NULL), 1);
+	assert_one_line(errbuf, "0000:00:05.0: in use by VM 'edu-vm'", "dpvm ctl edu-vm quit");
+	after = slurp(conf);
+	assert_string_equal(before, after);
+	free(after);
+	/* the whole command is refused: the absent one's record stays too */
+	assert_int_equal(host_cmd("passthru", "disable", "0a:00.0", "00:05.0", NULL), 1);
+	after = slurp(conf);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	claim__release("0000:00:05.0", fd);
+
+	/* a function that is gone: its record is dropped, the others kept */
+	assert_int_equal(host_cmd("passthru", "disable", "0000:0a:00.0", NULL), 0);
+	assert_string_equal(errbuf, "");
+	assert_string_equal(outbuf, "0000:0a:00.0: not on this host; its record is dropped\n");
+	after = slurp(conf);
+	assert_null(strstr(after, "0a:00.0"));
+	assert_non_null(strstr(after, "/device/0000:00:05.0/id = \"1234:11e8\""));
+	free(after);
+	/* recorded but not bound (no apply since a reboot): the record goes */
+	assert_int_equal(host_cmd("passthru", "disable", "00:05.0", NULL), 0);
+	after = slurp(conf);
+	assert_null(strstr(after, "/device/"));
+	assert_non_null(strstr(after, "/passthru/max-per-host = \"8\""));
+	free(after);
+	/* an absent function without a record is still an error */
+	assert_int_equal(host_cmd("passthru", "disable", "0a:00.0", NULL), 2);
+	assert_one_line(errbuf, "0000:0a:00.0", "no such PCI function");
+	unlink(conf);
 }
 
 static void test_check(void **state __unused)
@@ -1175,6 +1231,7 @@ int main(void)
 		cmocka_unit_test(test_list_json),
 		cmocka_unit_test(test_host_refusals),
 		cmocka_unit_test(test_enable_rollback),
+		cmocka_unit_test(test_disable),
 		cmocka_unit_test(test_check),
 	};
 
