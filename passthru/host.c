@@ -949,10 +949,10 @@ static void check_bars(struct report *rep, const struct host_pci_dev *d)
 		if (i == PCI_BAR_ROM)
 			snprintf(b, sizeof(b), "ROM");
 		else
-			snprintf(b, sizeof(b), "BAR%u", i);
+			snprintf(b, sizeof(b), "BAR%u %s", i, kind);
 		if (l < sizeof(desc))
-			l += snprintf(desc + l, sizeof(desc) - l, "%s%s %s %s", l ? ", " : "", b,
-				      kind, fmt_size(bar->size, a, sizeof(a)));
+			l += snprintf(desc + l, sizeof(desc) - l, "%s%s %s", l ? ", " : "", b,
+				      fmt_size(bar->size, a, sizeof(a)));
 	}
 	if (!l) {
 		ck(rep, CK_OK, "BARs", "none");
