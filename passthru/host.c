@@ -478,8 +478,14 @@ static int need_vfio_pci(void)
  */
 static bool restore(const char *bdf, const char *override, const char *driver)
 {
+	char now[PCI_DRIVER_LEN] = "";
+
 	host_pci__set_override(bdf, override);
-	host_pci__unbind(bdf);
+	host_pci__driver(bdf, now, sizeof(now));
+	if (!strcmp(now, driver))
+		return true;	/* it never left */
+	if (now[0])
+		host_pci__unbind(bdf);
 	if (driver[0] && host_pci__bind(bdf, driver))
 		host_pci__probe(bdf);
 	return wait_driver(bdf, driver);
@@ -593,9 +599,10 @@ static int expand_groups(const struct host *x, char ***list, unsigned int *nr)
 		const struct host_pci_dev *d = host_pci__find(&x->pci, (*list)[i]);
 
 		if (d->group < 0) {
-			pr_err("%s: --group: it is in no IOMMU group; the host has %s", d->bdf,
-			       x->facts.iommu ? "an IOMMU, but not in front of it" :
-			       "no IOMMU enabled; turn on VT-d/AMD-Vi and boot with intel_iommu=on");
+			pr_err("%s: --group: it is in no IOMMU group: %s", d->bdf,
+			       x->facts.iommu ? "the host's IOMMU does not translate its DMA" :
+			       "the host has no IOMMU enabled; turn on VT-d/AMD-Vi in the firmware "
+			       "and boot with intel_iommu=on");
 			return -EINVAL;
 		}
 		for (unsigned int m = 0; m < d->nr_members; m++) {
