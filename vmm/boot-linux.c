@@ -6,6 +6,7 @@
  * mode at the kernel's startup_64 with RSI pointing to the zero page
  * (Documentation/arch/x86/boot.rst).
  */
+#include "devices/display.h"
 #include "vmm/boot.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
@@ -150,6 +151,9 @@ int linux__load(struct vm *vm, const struct boot_image *img, u64 rsdp)
 	}
 	if (img->protocol >= 0x20e)
 		bp->acpi_rsdp_addr = rsdp;
+
+	/* the display, if the VM has one, as a VESA linear framebuffer */
+	display__fill_screen_info(vm, &bp->screen_info);
 
 	nr = e820__build(&vm->mem, (struct e820_entry *)bp->e820_table,
 			 ARRAY_SIZE(bp->e820_table));
