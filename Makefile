@@ -53,6 +53,25 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJS)
 
 unit-tests: $(UNIT_BINS)
 
+# ---- libFuzzer targets (clang): every tests/fuzz/fuzz-*.c, linked with every
+# object but main.o rebuilt with ASan and UBSan, into build/fuzz/ (make fuzz)
+FUZZ_CC		?= clang
+FUZZ_CFLAGS	:= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+		   -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS	:= $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJS	:= $(LIB_OBJS:$(BUILD)/obj/%=$(BUILD)/fuzz/obj/%)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+.SECONDARY: $(FUZZ_OBJS)
+
 # ---- freestanding guest programs (multiboot ELF, 32-bit)
 include guest-tests/guest.mk
 
@@ -76,7 +95,7 @@ install: dpvm
 	install -D -m 0644 docs/dpvm.1 $(DESTDIR)$(MANDIR)/man1/dpvm.1
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/guest-tests dpvm
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/guest-tests $(BUILD)/fuzz dpvm
 
-.PHONY: all check bench guest-image rig run install clean unit-tests guest-programs
+.PHONY: all check bench guest-image rig run install clean unit-tests guest-programs fuzz
 .DELETE_ON_ERROR:
