@@ -409,13 +409,16 @@ static void rfb_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* while the server starts, its errors become our one line */
+static bool rfb_starting;
+
 static void rfb_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	/* libvncserver's errors are about one viewer's connection */
-	vnc_log(log_level >= LOG_DEBUG ? LOG_DEBUG : LOG_WARN, fmt, ap);
+	vnc_log(rfb_starting || log_level >= LOG_DEBUG ? LOG_DEBUG : LOG_WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -611,8 +614,10 @@ static int vnc_start(struct vnc *v)
 		s->passwordCheck = check_password;
 	}
 	errno = 0;
+	rfb_starting = true;
 	rfbInitServer(s);
 	err = errno;
+	rfb_starting = false;
 	if ((p->listen.ipv6 ? s->listen6Sock : s->listenSock) == RFB_INVALID_SOCKET) {
 		pr_err("--vnc %s: cannot listen: %s; pick a free port or another address",
 		       p->listen_str, err ? strerror(err) : "unknown error");
