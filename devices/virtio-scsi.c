@@ -950,6 +950,8 @@ struct scsi_entry {
 	unsigned int workers;
 	unsigned int timeout_ms;
 	u32 max_sectors;		/* of a host LUN, 0 if not one */
+	dev_t dev;			/* the backing, to catch one attached twice */
+	ino_t ino;
 	struct scsi_identity ident;
 	char sysdev[PATH_MAX];		/* the SCSI device in sysfs, for duplicates */
 };
@@ -1172,6 +1174,22 @@ static int validate_backing(struct device_config *dc, struct scsi_entry *e, json
 			       e->kind == E_DISK ? "a disk image" : "an ISO image");
 			return -1;
 		}
+		/* the same image twice in this VM, writable either time (flock
+		 * would call it "in use"); read-only twice is harmless */
+		for (struct device_config *o = dc - dc->index; o < dc; o++) {
+			struct scsi_entry *oe = o->priv;
+			bool ro = e->readonly || e->kind == E_CD_ISO;
+
+			if (is_scsi_type(o->type) && oe && oe->fd >= 0 && oe->dev == st.st_dev &&
+			    oe->ino == st.st_ino &&
+			    (!ro || !(oe->readonly || oe->kind == E_CD_ISO))) {
+				pr_err("%s: %s is already attached by %s; give each writable disk once",
+				       dc->where, path, o->where);
+				return -1;
+			}
+		}
+		e->dev = st.st_dev;
+		e->ino = st.st_ino;
 		if (open_node(dc, e, path, (e->readonly || e->kind == E_CD_ISO ? O_RDONLY : O_RDWR) |
 			      (e->direct ? O_DIRECT : 0), !e->readonly && e->kind == E_DISK))
 			return -1;
