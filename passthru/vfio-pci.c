@@ -853,6 +853,7 @@ static int hot_reset(struct passthru_dev *p)
 	info->argsz = sz;
 	if (ioctl(p->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) < 0) {
 		ret = -errno;
+		pr_debug("%s: VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: %s", p->bdf, strerror(errno));
 		free(info);
 		return ret;
 	}
@@ -880,6 +881,9 @@ static int hot_reset(struct passthru_dev *p)
 	r->count = nfds;
 	memcpy(r->group_fds, fds, nfds * sizeof(int));
 	ret = ioctl(p->fd, VFIO_DEVICE_PCI_HOT_RESET, r) < 0 ? -errno : 0;
+	if (ret)
+		pr_debug("%s: VFIO_DEVICE_PCI_HOT_RESET with %d group(s): %s", p->bdf, nfds,
+			 strerror(-ret));
 	free(r);
 	return ret;
 }
@@ -887,26 +891,36 @@ static int hot_reset(struct passthru_dev *p)
 /*
  * A PCI function reset: it stops the device and clears any DMA it has in
  * flight.  Called before guest RAM leaves the IOMMU, at every stop.
+ *
+ * The choice, as QEMU makes it: FLR when the function has it; else a bus
+ * reset when every function it would hit belongs to this VM (a PM reset
+ * D3hot -> D0 is often not a full reset); else whatever the kernel has.
  */
 int vfio_pci__reset(struct passthru_dev *p, const char *why)
 {
+	bool flr = strstr(p->reset_method, "flr") != NULL;
+	bool can_kernel = p->info.flags & VFIO_DEVICE_FLAGS_RESET;
 	int ret = -ENOTTY;
 
 	if (p->fd < 0)
 		return 0;
-	if (p->info.flags & VFIO_DEVICE_FLAGS_RESET) {
-		ret = ioctl(p->fd, VFIO_DEVICE_RESET) < 0 ? -errno : 0;
-		if (!ret) {
-			pr_info("%s: function reset (%s) at %s", p->bdf,
-				p->reset_method[0] ? p->reset_method : "kernel's method", why);
-			return 0;
-		}
+	if (flr && can_kernel && !ioctl(p->fd, VFIO_DEVICE_RESET)) {
+		pr_info("%s: function level reset (FLR) at %s", p->bdf, why);
+		return 0;
 	}
 	ret = hot_reset(p);
 	if (!ret) {
-		pr_info("%s: bus reset at %s", p->bdf, why);
+		pr_info("%s: secondary bus reset at %s", p->bdf, why);
 		return 0;
 	}
+	pr_debug("%s: no bus reset: %s", p->bdf, strerror(-ret));
+	if (can_kernel && !ioctl(p->fd, VFIO_DEVICE_RESET)) {
+		pr_info("%s: reset by the kernel (methods: %s) at %s", p->bdf,
+			p->reset_method[0] ? p->reset_method : "?", why);
+		return 0;
+	}
+	if (can_kernel)
+		ret = -errno;
 	if (p->allow_no_reset) {
 		pr_warn("%s: no reset method (allow-no-reset); the device may still hold state at %s",
 			p->bdf, why);
