@@ -150,7 +150,7 @@ static int pt_finalize(struct vm_config *cfg, struct device_config *dc)
 	}
 	/* mlock() and VFIO's pinning both count against RLIMIT_MEMLOCK */
 	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 2 < cfg->mem_size && geteuid() != 0) {
+	    rl.rlim_cur / 2 < cfg->mem_size && !mem__has_cap_ipc_lock()) {
 		pr_err("%s: RLIMIT_MEMLOCK is %s, passthrough with %s of RAM needs %s (locked and "
 		       "pinned); raise it with 'ulimit -l' or run with CAP_IPC_LOCK", dc->where,
 		       fmt_size(rl.rlim_cur, a, sizeof(a)), fmt_size(cfg->mem_size, b, sizeof(b)),

@@ -90,8 +90,8 @@ static u64 meminfo_kib(const char *key)
 	return v;
 }
 
-/* CAP_IPC_LOCK (bit 14) lifts RLIMIT_MEMLOCK for mlock() */
-static bool has_cap_ipc_lock(void)
+/* CAP_IPC_LOCK (bit 14) lifts RLIMIT_MEMLOCK for mlock() and VFIO's pinning */
+bool mem__has_cap_ipc_lock(void)
 {
 	char line[256];
 	unsigned long long eff = 0;
@@ -146,7 +146,7 @@ int mem__check_host(u64 size, bool hugepages, bool reserve_full)
 			return -1;
 		}
 		if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-		    rl.rlim_cur < size && !has_cap_ipc_lock()) {
+		    rl.rlim_cur < size && !mem__has_cap_ipc_lock()) {
 			pr_err("--mem-reserve full: RLIMIT_MEMLOCK is %s but %s must be locked; "
 			       "raise it with 'ulimit -l %llu' (or LimitMEMLOCK= in a unit) or run with CAP_IPC_LOCK",
 			       fmt_size(rl.rlim_cur, a, sizeof(a)), fmt_size(size, b, sizeof(b)),

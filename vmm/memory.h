@@ -57,6 +57,9 @@ static inline void *mem__gpa_to_hva(const struct guest_mem *mem, u64 gpa, u64 le
 int mem__write(const struct guest_mem *mem, u64 gpa, const void *src, u64 len);
 int mem__read(const struct guest_mem *mem, u64 gpa, void *dst, u64 len);
 
+/* whether this process may lock memory beyond RLIMIT_MEMLOCK */
+bool mem__has_cap_ipc_lock(void);
+
 /* check before creating anything that the host can give this much memory */
 int mem__check_host(u64 size, bool hugepages, bool reserve_full);
 
