@@ -332,7 +332,7 @@ static void cmd_request(struct vscsi *vs, struct virtq *vq, struct virtq_elem *e
 	struct scsi_req *r = &q->sr;
 	struct vscsi_split sp;
 	struct vscsi_lun *vl;
-	bool target_exists;
+	bool target_exists, inline_done = false, submitted = false;
 	u8 target;
 	u16 lun;
 
@@ -413,7 +413,20 @@ static void cmd_request(struct vscsi *vs, struct virtq *vq, struct virtq_elem *e
 			return;
 		}
 	}
-	if (scsi_lun__submit(vl->l, r))
+	/* the LUN table's lock keeps the LUN from being removed between the
+	 * lookup and the submission (lun_remove drains it after unlinking) */
+	pthread_mutex_lock(&vs->lock);
+	for (unsigned int i = 0; i < vs->nr_luns; i++) {
+		if (vs->luns[i] == vl) {
+			inline_done = scsi_lun__submit(vl->l, r);
+			submitted = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vs->lock);
+	if (!submitted)
+		r->response = SCSI_RESP_BAD_TARGET;
+	if (inline_done || !submitted)
 		complete_cmd(q, true);
 }
 

@@ -3,15 +3,15 @@
 # controller with two scsi-hd disks (serial= and wwn=) and a scsi-cd with an
 # ISO, a virtio-blk disk with sg3-utils and fio (scripts/guest-tools) and one
 # with ISO images (media.img); the inner host loads scsi_debug with two LUNs
-# (two targets) that return MEDIUM ERROR at sectors 4660..4669.  dpvm gives
+# (two hosts) that return MEDIUM ERROR at sectors 4660..4669.  dpvm gives
 # one nested guest:
 #
 #   0:0  scsi-disk   a file (/tmp/vdisk.img)            serial, WWN from the config
 #   0:1  scsi-cdrom  an ISO image (insert/eject through dpvm ctl)
 #   1:0  scsi-rdm    physical: QEMU disk 1 (/dev/sgN)
 #   2:0  scsi-rdm    virtual:  QEMU disk 2 (/dev/sdX)
-#   3:0  scsi-rdm    physical: scsi_debug target 0
-#   6:0  scsi-rdm    virtual:  scsi_debug target 1
+#   3:0  scsi-rdm    physical: scsi_debug host 1
+#   6:0  scsi-rdm    virtual:  scsi_debug host 2
 #   5:0  scsi-cdrom  the host drive (QEMU's scsi-cd), SG_IO
 #
 # and checks, with sg3-utils on both sides: each physical RDM answers the
@@ -28,8 +28,11 @@ T=/tools/bin
 modprobe virtio_pci && modprobe virtio_blk && modprobe virtio_scsi && modprobe sd_mod &&
 	modprobe sr_mod && modprobe sg && modprobe ext4 && modprobe isofs ||
 	rig_fail "cannot load the SCSI and virtio modules"
-modprobe scsi_debug dev_size_mb=8 num_tgts=2 max_luns=1 opts=2 medium_error_start=4660 \
-	medium_error_count=10 || rig_fail "cannot load scsi_debug"
+# insmod with the path: busybox modprobe does not pass the parameters on
+modprobe crc-t10dif || rig_fail "cannot load crc-t10dif (for scsi_debug)"
+insmod "$(find /lib/modules/$(uname -r) -name 'scsi_debug.ko*' | head -n 1)" dev_size_mb=8 \
+	add_host=2 num_tgts=1 max_luns=1 opts=2 medium_error_start=4660 medium_error_count=10 ||
+	rig_fail "cannot load scsi_debug"
 
 # the two virtio-blk disks, by their PCI address (tests/rig/scsi.sh pins them)
 vdisk_at() { # SLOT
@@ -58,7 +61,7 @@ for i in $(seq 1 40); do
 		"QEMU QEMUHARDDISK DPVMRIG-PHYS1") hd1=${d##*/} ;;
 		"QEMU QEMUHARDDISK DPVMRIG-VIRT2") hd2=${d##*/} ;;
 		QEMU\ QEMUCD-ROM*) cd=${d##*/} ;;
-		Linux\ scsi_debug*) case ${d##*/} in *:0:0:0) dbg0=${d##*/} ;; *:0:1:0) dbg1=${d##*/} ;; esac ;;
+		Linux\ scsi_debug*) [ -z "$dbg0" ] || [ "$dbg0" = "${d##*/}" ] && dbg0=${d##*/} || dbg1=${d##*/} ;;
 		esac
 	done
 	[ -n "$hd1" ] && [ -n "$hd2" ] && [ -n "$cd" ] && [ -n "$dbg0" ] && [ -n "$dbg1" ] && break
@@ -67,6 +70,7 @@ done
 [ -n "$hd1" ] && [ -n "$hd2" ] && [ -n "$cd" ] && [ -n "$dbg0" ] && [ -n "$dbg1" ] || {
 	for d in /sys/bus/scsi/devices/*; do echo "  $d $(cat $d/vendor $d/model 2>/dev/null)"; done
 	dmesg | grep -iE "scsi|sd |sr " | tail -n 20
+	grep . /sys/module/scsi_debug/parameters/add_host /sys/module/scsi_debug/parameters/opts
 	rig_fail "the inner host lacks a LUN: hd1=$hd1 hd2=$hd2 cd=$cd dbg0=$dbg0 dbg1=$dbg1"
 }
 node() { # CLASS H:C:T:L
