@@ -83,7 +83,7 @@ done
 grep -q KEYS-READY "$T/console.raw" || { cat "$T/dpvm.err"; fail "the guest never listened for keys"; }
 
 # a wrong password is refused
-vncsnapshot -quiet -passwd "$T/bad.vnc" -nojpeg "127.0.0.1::$port" "$T/bad.jpg" >"$T/snap-bad.out" 2>&1 &&
+vncsnapshot -quiet -allowblank -passwd "$T/bad.vnc" -nojpeg "127.0.0.1::$port" "$T/bad.jpg" >"$T/snap-bad.out" 2>&1 &&
 	fail "vncsnapshot with a wrong password got a picture"
 grep -q "authentication failed" "$T/snap-bad.out" || grep -qi "failed" "$T/snap-bad.out" ||
 	{ cat "$T/snap-bad.out"; fail "vncsnapshot with a wrong password: no refusal"; }
@@ -91,7 +91,7 @@ grep -q "gave a wrong password" "$T/dpvm.err" || { cat "$T/dpvm.err"; fail "dpvm
 echo "  ok: a wrong password is refused"
 
 # the right one: the four squares the guest drew, black elsewhere
-vncsnapshot -quiet -passwd "$T/good.vnc" -nojpeg "127.0.0.1::$port" "$T/pattern.jpg" >/dev/null 2>&1 ||
+vncsnapshot -quiet -allowblank -passwd "$T/good.vnc" -nojpeg "127.0.0.1::$port" "$T/pattern.jpg" >/dev/null 2>&1 ||
 	fail "vncsnapshot with the right password failed"
 "$PY" - "$T/pattern.jpg" <<'EOF' || fail "the snapshot does not show the guest's pattern"
 import sys
@@ -176,7 +176,7 @@ echo "  received: $got"
 [ "$got" = "$want" ] || { cat "$T/dpvm.err"; fail "the guest received other scan codes than were typed"; }
 
 # a square per byte: the rows the guest changed reached the viewer
-vncsnapshot -quiet -passwd "$T/good.vnc" -nojpeg "127.0.0.1::$port" "$T/typed.jpg" >/dev/null 2>&1 ||
+vncsnapshot -quiet -allowblank -passwd "$T/good.vnc" -nojpeg "127.0.0.1::$port" "$T/typed.jpg" >/dev/null 2>&1 ||
 	fail "vncsnapshot after typing failed"
 "$PY" - "$T/typed.jpg" 38 <<'EOF' || fail "the snapshot after typing lacks the squares"
 import sys
