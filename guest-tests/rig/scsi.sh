@@ -28,8 +28,10 @@ T=/tools/bin
 modprobe virtio_pci && modprobe virtio_blk && modprobe virtio_scsi && modprobe sd_mod &&
 	modprobe sr_mod && modprobe sg && modprobe ext4 && modprobe isofs ||
 	rig_fail "cannot load the SCSI and virtio modules"
-# insmod with the path: busybox modprobe does not pass the parameters on
+# busybox modprobe loads scsi_debug along with the SCSI modules, without
+# parameters: reload it with them
 modprobe crc-t10dif || rig_fail "cannot load crc-t10dif (for scsi_debug)"
+grep -q "^scsi_debug " /proc/modules && { rmmod scsi_debug || rig_fail "cannot unload scsi_debug"; }
 insmod "$(find /lib/modules/$(uname -r) -name 'scsi_debug.ko*' | head -n 1)" dev_size_mb=8 \
 	add_host=2 num_tgts=1 max_luns=1 opts=2 medium_error_start=4660 medium_error_count=10 ||
 	rig_fail "cannot load scsi_debug"
@@ -116,7 +118,8 @@ cat >/tmp/scsi.json <<EOF
 EOF
 vm_guest sg --mem 512M --config /tmp/scsi.json --disk "$tools,ro"
 vm_wait sg DPVM-GUEST-READY 240
-vm_cmd sg 'sh /tests/scsi.sh tools' >/dev/null || rig_fail "sg: mounting the tools image in the guest failed"
+vm_cmd sg 'sh /tests/scsi.sh tools && export PATH=/tools/bin:$PATH' >/dev/null ||
+	rig_fail "sg: mounting the tools image in the guest failed"
 out=$(vm_cmd sg 'sh /tests/scsi.sh wait 7 60 && sh /tests/scsi.sh list') ||
 	rig_fail "sg: the guest does not see 7 SCSI LUNs: $out"
 rig_log "sg: the guest's LUNs:"
@@ -179,11 +182,15 @@ grep -q DPVMRIG-VIRT2 /tmp/g-vrdm.sn || rig_fail "sg: the virtual RDM's serial i
 out=$(vm_cmd sg "sg_inq $g_vdisk_sg && sg_vpd -p sn $g_vdisk_sg && sg_vpd -p di $g_vdisk_sg && sg_readcap -l $g_vdisk_sg && sg_vpd -p bl $g_vdisk_sg && sg_vpd -p bdc $g_vdisk_sg && sg_vpd -p lbpv $g_vdisk_sg && sg_modes -p 8 $g_vdisk_sg && sg_turs $g_vdisk_sg && sg_luns $g_vdisk_sg && sg_opcodes $g_vdisk_sg 2>&1") ||
 	rig_fail "sg: sg3-utils failed on the emulated disk: $(echo "$out" | tail -n 5)"
 for want in "DPVM" "Virtual disk" "VDISK0001" "0x5000c50000000001" "Last LBA=131071" "Logical block length=512" \
-	    "Maximum transfer length" "Non-rotating medium" "Unmap command supported (LBPU): 1" "WCE=1"; do
+	    "Maximum transfer length" "Non-rotating medium" "Unmap command supported (LBPU): 1" \
+	    "Caching, page_control: current"; do
 	echo "$out" | grep -q -- "$want" || rig_fail "sg: sg3-utils on the emulated disk do not show '$want'"
 done
-rig_log "sg: emulated disk: INQUIRY, VPD 80/83/B0/B1/B2, READ CAPACITY, MODE SENSE, REPORT LUNS, RSOC answered"
-klog=$(vm_cmd sg "dmesg | grep -E 'sd 0:0:0:0|\\[${g_vdisk#/dev/}\\]' | grep -iE 'warn|error|fail|unknown|not supported|unsupported|sense'")
+out=$(vm_cmd sg "cat /sys/class/scsi_disk/0:0:0:0/cache_type /sys/class/scsi_disk/0:0:0:0/FUA /sys/class/scsi_disk/0:0:0:0/provisioning_mode")
+[ "$(echo $out)" = "write back 1 unmap" ] ||
+	rig_fail "sg: the guest's sd sees the emulated disk's cache type, FUA, provisioning as '$(echo $out)', expected 'write back 1 unmap'"
+rig_log "sg: emulated disk: INQUIRY, VPD 80/83/B0/B1/B2, READ CAPACITY, MODE SENSE, REPORT LUNS, RSOC answered; sd: $(echo $out)"
+klog=$(vm_cmd sg "dmesg | grep -E 'sd 0:0:0:0|\\[${g_vdisk#/dev/}\\]' | grep -v 'Mode Sense:' | grep -iE 'warn|error|fail|unknown|not supported|unsupported|sense'")
 [ -z "$klog" ] || rig_fail "sg: the guest's kernel complains about the emulated disk: $klog"
 
 # ---- data: the guest writes, the inner host reads the same ----
