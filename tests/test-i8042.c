@@ -21,6 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the libFuzzer target, run here on fixed pseudo-random inputs */
+#define LLVMFuzzerTestOneInput fuzz_i8042
+#include "fuzz/fuzz-i8042.c"
+#undef LLVMFuzzerTestOneInput
+
 #define DATA	I8042_PORT_DATA
 #define CMDP	I8042_PORT_CMD
 
@@ -714,6 +719,30 @@ static void test_hostile_guest(void **state __unused)
 	assert_true(s.guest_errors >= 1000 - I8042_CTRL_QUEUE_SIZE - 1);
 }
 
+/* tests/fuzz/fuzz-i8042.c on 20000 fixed pseudo-random inputs (make fuzz
+ * builds the real fuzzer) */
+static void test_fuzz_inputs(void **state __unused)
+{
+	u64 rng = 0x9e3779b97f4a7c15ULL;
+	u8 buf[1024];
+
+	for (int i = 0; i < 20000; i++) {
+		size_t n;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		n = rng % sizeof(buf);
+		for (size_t k = 0; k < n; k++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			buf[k] = rng >> 24;
+		}
+		fuzz_i8042(buf, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +756,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_controller_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_guest, setup, teardown),
+		cmocka_unit_test(test_fuzz_inputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

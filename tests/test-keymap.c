@@ -20,6 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the console's libFuzzer targets, run here on fixed pseudo-random inputs */
+#define LLVMFuzzerTestOneInput fuzz_keymap
+#include "fuzz/fuzz-keymap.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_vnc_options
+#include "fuzz/fuzz-vnc-options.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_ctl_input
+#include "fuzz/fuzz-ctl-input.c"
+#undef LLVMFuzzerTestOneInput
+
 struct expect_key {
 	u32 keysym;		/* 0: no US keysym gives this key */
 	const char *name;	/* QEMU's name */
@@ -389,6 +400,52 @@ static void test_combos(void **state __unused)
 	assert_int_equal(keymap__from_name("ctrlx", 5), 0);
 }
 
+static u64 rng = 0x9e3779b97f4a7c15ULL;
+
+static u32 rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (u32)(rng >> 11);
+}
+
+/* tests/fuzz/fuzz-{keymap,vnc-options,ctl-input}.c on fixed pseudo-random
+ * inputs, half of them built from likely words (make fuzz builds the real
+ * fuzzers) */
+static void test_fuzz_inputs(void **state __unused)
+{
+	static const char *const words[] = {
+		"ctrl", "alt", "-", "delete", "kp_add", "shift", "127.0.0.1", ":", "5900", "[::1]",
+		"x", "1024", "768", "\\n", "{\"text\": ", "\"", "}", "[", "]", "\"keys\": ",
+		"\"hold-ms\": ", "99999", "\n", "=", "\xc3\xa9",
+	};
+	u8 buf[256];
+
+	for (int i = 0; i < 30000; i++) {
+		size_t n = 1 + rnd() % (sizeof(buf) - 1);
+
+		if (i & 1) {
+			size_t len = 1;
+
+			buf[0] = rnd();
+			while (len < 200) {
+				const char *w = words[rnd() % ARRAY_SIZE(words)];
+
+				memcpy(buf + len, w, strlen(w));
+				len += strlen(w);
+			}
+			n = 1 + rnd() % len;
+		} else {
+			for (size_t k = 0; k < n; k++)
+				buf[k] = rnd();
+		}
+		fuzz_keymap(buf, n);
+		fuzz_vnc_options(buf, n);
+		fuzz_ctl_input(buf, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_keysyms),
 		cmocka_unit_test(test_chars),
 		cmocka_unit_test(test_combos),
+		cmocka_unit_test(test_fuzz_inputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
