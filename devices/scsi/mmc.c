@@ -102,7 +102,7 @@ static void do_read(struct mmc *m, struct scsi_req *r)
 		return;
 	ret = scsi_file_rw(m->fd, false, r->in, r->nin, 0, (u64)c->nblocks * CD_BLOCK,
 			   c->lba * CD_BLOCK, 0);
-	if (ret == -ENODATA) {
+	if (ret == SCSI_RW_EOF) {
 		pr_warn_guest("%s: %s ended before block %llu: it shrank", m->l.name, m->path,
 			      (unsigned long long)(c->lba + c->nblocks));
 		scsi_req__check(r, SC_LBA_OUT_OF_RANGE);

@@ -66,9 +66,10 @@ static u64 cap(struct sbc *s) { return __atomic_load_n(&s->nblocks, __ATOMIC_ACQ
 u32 scsi_errno_sense(int err, bool write)
 {
 	switch (err) {
-	case EIO: case ENXIO: case EBADMSG: case ENODATA: case EREMOTEIO:
+	/* the block layer gives ENODATA for a medium error, EILSEQ for protection information */
+	case EIO: case ENXIO: case EBADMSG: case ENODATA: case EREMOTEIO: case EILSEQ:
 		return write ? SC_WRITE_ERROR : SC_READ_ERROR;
-	case ENOSPC: case EDQUOT:
+	case ENOSPC: case EDQUOT: case EFBIG:
 		return SC_SPACE_ALLOC_FAILED;
 	case EROFS: case EPERM: case EACCES:
 		return SC_WRITE_PROTECTED;
@@ -96,7 +97,7 @@ static int rw_vec(int fd, bool write, struct iovec *iov, unsigned int n, u64 off
 		if (r < 0)
 			return -errno;
 		if (r == 0)
-			return -ENODATA;
+			return SCSI_RW_EOF;
 		off += r;
 		while (n && (size_t)r >= iov->iov_len) {
 			r -= iov->iov_len;
@@ -263,7 +264,7 @@ static void do_read_write(struct sbc *s, struct scsi_req *r, bool write)
 	}
 	ret = write ? sbc_rw(s, true, r->out, r->nout, 0, len, c->lba * s->bs, c->fua) :
 		      sbc_rw(s, false, r->in, r->nin, 0, len, c->lba * s->bs, false);
-	if (ret == -ENODATA) {
+	if (ret == SCSI_RW_EOF) {
 		/* the file ended inside the disk: it shrank */
 		recheck_capacity(s);
 		scsi_req__check(r, SC_LBA_OUT_OF_RANGE);
@@ -347,7 +348,7 @@ static void do_verify(struct sbc *s, struct scsi_req *r)
 	}
 	free(buf);
 	free(cmp);
-	if (ret == -ENODATA) {
+	if (ret == SCSI_RW_EOF) {
 		recheck_capacity(s);
 		scsi_req__check(r, SC_LBA_OUT_OF_RANGE);
 	} else if (ret) {

@@ -21,6 +21,7 @@
  */
 #include "vmm/types.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sys/uio.h>
 
@@ -389,8 +390,10 @@ struct scsi_lun *sbc__create(const struct sbc_params *p, const struct scsi_ident
 u64 sbc__capacity(struct scsi_lun *l);
 
 /* I/O on a backing fd: len bytes of iov (skipping skip) at off, retrying
- * short transfers; flags for pwritev2 (RWF_DSYNC).  0, or -errno; -ENODATA
- * if the file ended (it shrank) */
+ * short transfers; flags for pwritev2 (RWF_DSYNC).  0, or -errno; SCSI_RW_EOF
+ * if the file ended (it shrank).  (Not -ENODATA: the block layer returns that
+ * for a medium error.) */
+#define SCSI_RW_EOF	(-ERANGE)
 int scsi_file_rw(int fd, bool write, const struct iovec *iov, unsigned int n, size_t skip,
 		 size_t len, u64 off, int flags);
 /* the sense code for an errno from the backing */
