@@ -46,7 +46,7 @@ static struct acpi_layout layout(unsigned int cpus, bool mmio64)
 		.mmio32_base = MMIO32_START, .mmio32_size = MMIO32_SIZE,
 		.mmio64_base = mmio64 ? 0x180000000ULL : 0,
 		.mmio64_size = mmio64 ? 0x400000000ULL : 0,
-		.ecam_base = PCI_ECAM_BASE, .ecam_end_bus = 255,
+		.ecam_base = PCI_ECAM_BASE, .ecam_end_bus = PCI_LAST_BUS,
 		.has_pvpanic = true, .has_rtc = true, .has_i8042 = false,
 	};
 }

@@ -721,7 +721,7 @@ int acpi__setup(struct vm *vm, u64 *rsdp)
 		.mmio64_base = vm->mem.mmio64_base,
 		.mmio64_size = vm->mem.mmio64_size,
 		.ecam_base = PCI_ECAM_BASE,
-		.ecam_end_bus = (PCI_ECAM_SIZE >> 20) - 1,
+		.ecam_end_bus = PCI_LAST_BUS,
 		.has_pvpanic = pio_claimed(vm, PORT_PVPANIC),
 		.has_rtc = pio_claimed(vm, PORT_RTC),
 		.has_i8042 = pio_claimed(vm, I8042_DATA_PORT) && pio_claimed(vm, I8042_CMD_PORT),

@@ -37,6 +37,9 @@
 #define MMIO32_SIZE		0x20000000ULL
 #define PCI_ECAM_BASE		0xe0000000ULL
 #define PCI_ECAM_SIZE		0x10000000ULL
+/* dpvm's PCI is one bus, without bridges: the ACPI bus range and MCFG end
+ * here, so that Linux does not probe 255 empty buses port by port */
+#define PCI_LAST_BUS		0
 #define FRAMEBUFFER_ADDR	0xfd000000ULL /* the display's linear framebuffer, up to 16 MiB (devices/display.c) */
 #define IOAPIC_ADDR		0xfec00000ULL
 #define LAPIC_ADDR		0xfee00000ULL
