@@ -215,6 +215,32 @@ int mem__alloc_slot(struct vm *vm)
 	return vm->mem.next_slot++;
 }
 
+/*
+ * Guest RAM is shared memory (a memfd), which gets transparent huge pages
+ * only if the host allows them for shmem; Debian's default is "never", and
+ * then every guest page costs a TLB miss and a page fault of its own (a
+ * nested Linux boot takes about 1.7 times as long).  Say so at debug level
+ * (docs/performance.md tells users) and how to fix it.
+ */
+static void warn_no_shmem_thp(u64 size)
+{
+	char buf[128] = "";
+	FILE *f;
+
+	if (size < 256 * MIB)
+		return;
+	f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+	if (!f)
+		return;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	if (strstr(buf, "[never]") || strstr(buf, "[deny]"))
+		pr_debug("guest RAM gets no huge pages: this host gives shared memory none "
+			"(transparent_hugepage/shmem_enabled is never); for speed use --hugepages "
+			"or 'echo advise > /sys/kernel/mm/transparent_hugepage/shmem_enabled'");
+}
+
 static int mem__init(struct vm *vm)
 {
 	struct guest_mem *mem = &vm->mem;
@@ -253,8 +279,10 @@ static int mem__init(struct vm *vm)
 	/* guest RAM is never in a core dump or inherited across fork */
 	madvise(mem->base, cfg->mem_size, MADV_DONTDUMP);
 	madvise(mem->base, cfg->mem_size, MADV_DONTFORK);
-	if (!cfg->hugepages)
+	if (!cfg->hugepages) {
 		madvise(mem->base, cfg->mem_size, MADV_HUGEPAGE);
+		warn_no_shmem_thp(cfg->mem_size);
+	}
 
 	u64 off = 0;
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
