@@ -21,7 +21,7 @@ for iso in one two host; do
 		head -c $(( (RANDOM % 64 + 1) * 4096 + RANDOM )) /dev/urandom >"$D/$iso/$iso-$f.bin"
 	done
 	(cd "$D/$iso" && sha256sum -- *) >"$D/media/$iso.sums"
-	genisoimage -quiet -V "DPVM_$iso" -o "$D/$iso.iso" "$D/$iso" || fail "genisoimage failed"
+	genisoimage -quiet -R -V "DPVM_$iso" -o "$D/$iso.iso" "$D/$iso" || fail "genisoimage failed"
 done
 cp "$D/one.iso" "$D/two.iso" "$D/media/"
 mke2fs -q -F -t ext4 -O ^has_journal -L dpvm-media -d "$D/media" "$D/media.img" 64M >/dev/null 2>&1 ||
