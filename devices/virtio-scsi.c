@@ -78,6 +78,7 @@
 #define FIRST_REQ_Q		2
 #define MAX_REQ_QUEUES		16
 #define MAX_LUNS		64
+#define MAX_TMF_THREADS		16
 #define CDB_SIZE_DEFAULT	32
 #define SENSE_SIZE_DEFAULT	96
 #define CMD_PER_LUN		128
@@ -128,6 +129,7 @@ struct vscsi {
 	pthread_mutex_t idle_lock;
 	pthread_cond_t idle;
 	unsigned int inflight;
+	unsigned int tmf_threads;	/* running task management threads */
 	u64 requests, malformed, overruns, bad_target, tmfs, events;
 };
 
@@ -491,6 +493,7 @@ static void *tmf_thread(void *arg)
 		pthread_mutex_unlock(&vs->lock);
 		break;
 	}
+	__atomic_fetch_sub(&vs->tmf_threads, 1, __ATOMIC_RELAXED);
 	finish_tmf(t, S_FUNCTION_COMPLETE, false);
 	return NULL;
 }
@@ -550,9 +553,18 @@ static void ctrl_tmf(struct vscsi *vs, struct virtq *vq, struct virtq_elem *e)
 		finish_tmf(t, S_FUNCTION_REJECTED, true);
 		return;
 	}
+	/* a guest cannot make dpvm start threads without bound */
+	if (__atomic_add_fetch(&vs->tmf_threads, 1, __ATOMIC_RELAXED) > MAX_TMF_THREADS) {
+		__atomic_fetch_sub(&vs->tmf_threads, 1, __ATOMIC_RELAXED);
+		pr_warn_guest("%s: more than %d task management functions at once; rejected",
+			      vs->vdev.name, MAX_TMF_THREADS);
+		finish_tmf(t, S_FUNCTION_REJECTED, true);
+		return;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, tmf_thread, t)) {
+		__atomic_fetch_sub(&vs->tmf_threads, 1, __ATOMIC_RELAXED);
 		pr_warn("%s: no thread for a task management function; rejected", vs->vdev.name);
 		finish_tmf(t, S_FUNCTION_REJECTED, true);
 	}
@@ -926,6 +938,13 @@ static int attach_lun(struct vm *vm, struct device_config *dc, struct scsi_lun *
 	if (!vs) {
 		scsi_lun__destroy(l);
 		return -ENODEV;
+	}
+	if (vs->nr_luns >= MAX_LUNS) {
+		pr_err("%s: a controller has at most %d LUNs", dc->where, MAX_LUNS);
+		scsi_lun__destroy(l);
+		if (!vs->refs)
+			put_controller((vs->refs++, vs));
+		return -ENOSPC;
 	}
 	vl = xzalloc(sizeof(*vl));
 	vl->l = l;
