@@ -754,19 +754,23 @@ static u8 read_outport(struct i8042 *s)
 
 static void request_reset(struct i8042 *s, const char *why)
 {
+	static unsigned int logged;
+
+	/* a reset is worth a line; a guest resetting in a loop gets 16 */
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) < 16)
+		pr_info("i8042: the guest pulsed the reset line (%s)", why);
 	if (s->reset)
 		s->reset(s);
 	else if (s->vm)
-		vm__request_reset(s->vm, why);
+		vm__request_reset(s->vm, "i8042 reset line");
 }
 
 static void write_outport(struct i8042 *s, u8 val)
 {
 	s->r.outport = val & 0x0f;
 	if (!(val & I8042_OUT_RESET)) {
-		pr_debug("i8042: output port %#x asserts the reset line", val);
 		s->r.outport |= I8042_OUT_RESET;
-		request_reset(s, "i8042 output port reset line");
+		request_reset(s, "output port write");
 	}
 }
 
@@ -785,10 +789,8 @@ static void controller_command(struct i8042 *s, u8 cmd)
 	}
 	if (cmd >= CMD_PULSE) {
 		/* pulse the output port bits that are 0 in the low nibble */
-		if (!(cmd & 1)) {
-			pr_debug("i8042: command %#x pulses the reset line", cmd);
-			request_reset(s, "i8042 reset line (command 0xfe)");
-		}
+		if (!(cmd & 1))
+			request_reset(s, cmd == 0xfe ? "command 0xfe" : "a pulse command");
 		return;
 	}
 	switch (cmd) {
