@@ -21,6 +21,11 @@
  *                      framebuffer at fb=ADDR (width=W height=H, 32 bits a
  *                      pixel), then a yellow 16x16 square per byte received
  *                      along the bottom
+ *   mouse=N            enable the PS/2 mouse (reset, stream mode, reporting)
+ *                      and print every movement packet, by IRQ 12, as
+ *                      "packet BUTTONS DX DY" (signed, y up), until N came
+ *                      or the middle button went down and up (timeout_ms=T);
+ *                      prints "MOUSE-READY" when it listens
  *   action=reset       pulse the reset line (0xFE): with --on-reboot exit,
  *                      dpvm ends with status 4
  *   action=outport     write the output port with its reset bit clear
@@ -147,11 +152,16 @@ static void kbd_irq(struct irq_frame *f)
 	lapic_eoi();
 }
 
+static volatile u8 aux_ring[4096];
+static volatile u32 aux_head;
+
 static void aux_irq(struct irq_frame *f)
 {
 	(void)f;
-	if (inb(STATUS) & STR_OBF)
-		inb(DATA);
+	if (inb(STATUS) & STR_OBF) {
+		aux_ring[aux_head % sizeof(aux_ring)] = inb(DATA);
+		aux_head++;
+	}
 	aux_irqs++;
 	lapic_eoi();
 }
@@ -412,6 +422,59 @@ static int keys(u32 n)
 	return 0;
 }
 
+static int mouse_packets(u32 n)
+{
+	u32 ms = cmdline_uint("timeout_ms", 60000), seen = 0, used = 0;
+	bool middle = false, done = false;
+	u8 ctr;
+	u64 end;
+
+	flush();
+	ctr = read_ctr();
+	/* reset and enable the mouse by polling, then take packets by IRQ 12 */
+	write_ctr((ctr & ~(CTR_AUXDIS | CTR_AUXINT)) | CTR_KBDDIS);
+	cmd(0xd4);
+	data(0xff);
+	EXPECT("mouse reset", true, 0xfa, 0xaa, 0x00);
+	cmd(0xd4);
+	data(0xf4);
+	EXPECT("mouse reporting on (0xF4)", true, 0xfa);
+	setup_irqs();
+	aux_head = 0;
+	write_ctr((ctr | CTR_AUXINT | CTR_KBDDIS) & ~CTR_AUXDIS);
+	printf("MOUSE-READY\n");
+	end = rdtsc() + us_to_tsc(ms * 1000ULL);
+	while (seen < n && !done && rdtsc() < end) {
+		irq_enable();
+		while (aux_head < used + 3 && rdtsc() < end)
+			cpu_relax();
+		irq_disable();
+		while (aux_head >= used + 3 && seen < n && !done) {
+			u8 b0 = aux_ring[used % sizeof(aux_ring)];
+			int dx = aux_ring[(used + 1) % sizeof(aux_ring)];
+			int dy = aux_ring[(used + 2) % sizeof(aux_ring)];
+
+			if (b0 & 0x10)
+				dx -= 256;
+			if (b0 & 0x20)
+				dy -= 256;
+			check(b0 & 0x08, "packet byte 0 %#x has bit 3 set", b0);
+			printf("packet %u %d %d\n", b0 & 7, dx, dy);
+			used += 3;
+			seen++;
+			/* a middle click ends it */
+			done = middle && !(b0 & 4);
+			middle |= b0 & 4;
+		}
+	}
+	if (seen < n && !done) {
+		printf("FAIL: %u of %u packets within %u ms\n", seen, n, ms);
+		return EXIT_FAIL;
+	}
+	printf("MOUSE-DONE %u\n", seen);
+	return 0;
+}
+
 int main(void)
 {
 	char action[16] = "";
@@ -443,6 +506,9 @@ int main(void)
 	n = cmdline_uint("keys", 0);
 	if (n)
 		return keys(n);
+	n = cmdline_uint("mouse", 0);
+	if (n)
+		return mouse_packets(n);
 	controller();
 	keyboard();
 	mouse();

@@ -199,6 +199,42 @@ grep -q "KEYS-DONE $nbytes" "$T/console.raw" || fail "the guest did not get Esca
 wait $dpvm_pid
 st=$?
 [ $st -eq 1 ] || { cat "$T/dpvm.err"; fail "dpvm exited $st, expected 1 (the program passed)"; }
+
+# ---- the viewer's pointer moves the PS/2 mouse ----
+name=$name-mouse
+"$DPVM" run --name "$name" --kernel "$GUEST" --exit-port 0xf4 --console "file:$T/mouse.raw" \
+	--powerdown-timeout 1 --vnc "127.0.0.1:$port" --vnc-password-file "$T/pw" \
+	--cmdline "mouse=100 timeout_ms=60000" </dev/null 2>"$T/mouse.err" &
+dpvm_pid=$!
+pids+=($dpvm_pid)
+for _ in $(seq 300); do
+	grep -q MOUSE-READY "$T/mouse.raw" 2>/dev/null && break
+	kill -0 $dpvm_pid 2>/dev/null || break
+	sleep 0.1
+done
+grep -q MOUSE-READY "$T/mouse.raw" || { cat "$T/mouse.err"; fail "the guest never listened to the mouse"; }
+viewer "$T/viewer3.log"
+w3=$(timeout 20 xdotool search --sync --name "dpvm $name" | head -n 1)
+[ -n "$w3" ] || fail "the viewer's window did not appear: $(cat "$T/viewer3.log")"
+xdotool windowfocus --sync "$w3"
+# the viewer sends motion once it has seen a click in its window
+xdotool mousemove --window "$w3" 200 200; sleep 0.3; xdotool click 1; sleep 0.3
+# then: +100 right and up, +30 right and 10 up, a right click, back by
+# (-230, +190) in one packet, and a middle click that ends the program
+xdotool mousemove --window "$w3" 300 100; sleep 0.3
+xdotool mousemove --window "$w3" 330 90; sleep 0.3
+xdotool click 3; sleep 0.3
+xdotool mousemove --window "$w3" 100 280; sleep 0.3
+xdotool click 2
+wait $dpvm_pid
+st=$?
+tr -d '\r' <"$T/mouse.raw" >"$T/mouse.txt"
+[ $st -eq 1 ] || { cat "$T/mouse.txt" "$T/mouse.err"; fail "dpvm exited $st, expected 1 (the mouse program passed)"; }
+got=$(sed -n 's/^packet //p' "$T/mouse.txt" | tail -n 7 | tr '\n' ',' | sed 's/,$//')
+want="0 100 100,0 30 10,2 0 0,0 0 0,0 -230 -190,4 0 0,0 0 0"
+echo "  pointer packets: $got"
+[ "$got" = "$want" ] || { cat "$T/mouse.txt"; fail "PS/2 packets '$got', want '$want'"; }
+echo "  ok: the viewer's pointer arrives as PS/2 mouse packets (buttons, dx, dy with y up)"
 name=
 grep -c "vnc: viewer .* connected" "$T/dpvm.err" | sed 's/^/  viewers connected: /'
 echo PASS
