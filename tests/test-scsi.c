@@ -146,10 +146,12 @@ static struct scsi_identity ident(void)
 	return id;
 }
 
+static bool no_aio;	/* reads and writes on the workers instead of io_uring */
+
 static struct scsi_lun *disk(int fd, bool ro, u32 bs)
 {
 	struct sbc_params p = { .fd = fd, .path = "test.img", .readonly = ro, .block_size = bs,
-				.workers = 2 };
+				.workers = 2, .no_aio = no_aio };
 	struct scsi_identity id = ident();
 	struct scsi_lun *l = sbc__create(&p, &id, "d0", 0, 0, "disk");
 
@@ -1231,6 +1233,17 @@ static void test_slow_lun(void **state __unused)
 	sgio_ioctl = NULL;
 }
 
+/* the same I/O tests with the worker threads doing the reads and writes */
+static void test_sbc_workers(void **state)
+{
+	no_aio = true;
+	test_sbc_rw(state);
+	test_sbc_shrinking_file(state);
+	test_sbc_write_limit(state);
+	test_slow_lun(state);
+	no_aio = false;
+}
+
 static void test_identity(void **state __unused)
 {
 	u64 w;
@@ -1278,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(test_mmc),
 		cmocka_unit_test(test_sgio_passthrough),
 		cmocka_unit_test(test_slow_lun),
+		cmocka_unit_test(test_sbc_workers),
 		cmocka_unit_test(test_identity),
 	};
 

@@ -160,6 +160,21 @@ bool scsi_lun__submit(struct scsi_lun *l, struct scsi_req *r)
 	}
 	pthread_mutex_unlock(&l->lock);
 
+	if (l->ops->submit) {
+		/* counted as running from before it can complete */
+		pthread_mutex_lock(&l->qlock);
+		l->running++;
+		r->started = true;
+		pthread_mutex_unlock(&l->qlock);
+		if (l->ops->submit(l, r))
+			return false;
+		pthread_mutex_lock(&l->qlock);
+		l->running--;
+		r->started = false;
+		if (!l->running && !l->queued)
+			pthread_cond_broadcast(&l->idle);
+		pthread_mutex_unlock(&l->qlock);
+	}
 	if (l->ops->is_inline && l->ops->is_inline(l, r)) {
 		l->ops->execute(l, r);
 		count(l, r);
@@ -172,6 +187,17 @@ bool scsi_lun__submit(struct scsi_lun *l, struct scsi_req *r)
 	pthread_cond_signal(&l->qcond);
 	pthread_mutex_unlock(&l->qlock);
 	return false;
+}
+
+void scsi_lun__async_done(struct scsi_lun *l, struct scsi_req *r)
+{
+	count(l, r);
+	r->done(r);	/* r may be gone after this */
+	pthread_mutex_lock(&l->qlock);
+	l->running--;
+	if (!l->running && !l->queued)
+		pthread_cond_broadcast(&l->idle);
+	pthread_mutex_unlock(&l->qlock);
 }
 
 void scsi_lun__drain(struct scsi_lun *l)

@@ -41,6 +41,7 @@
 #define MAX_UNMAP_BLOCKS	(1U << 22)
 #define MAX_UNMAP_DESCS		64
 #define CHUNK			(1U << 20)	/* scratch buffer for VERIFY and WRITE SAME */
+#define AIO_ENTRIES		128		/* reads and writes in flight per LUN */
 
 struct sbc {
 	struct scsi_lun l;		/* first: scsi_lun__destroy frees it */
@@ -56,6 +57,20 @@ struct sbc {
 	u64 nblocks;			/* atomic: the capacity the guest was told */
 	bool wce;			/* write cache enabled (MODE SELECT can clear it) */
 	bool stopped;			/* START STOP UNIT with START=0 */
+	struct scsi_aio *aio;		/* io_uring for reads and writes, or NULL */
+};
+
+/* a read or write in flight on the ring */
+struct sbc_aio {
+	struct scsi_aio_op op;
+	struct sbc *s;
+	struct scsi_req *r;
+	bool write;
+	int flags;
+	u64 off;
+	size_t left;
+	unsigned int n;
+	struct iovec iov[];
 };
 
 static struct sbc *to_sbc(struct scsi_lun *l) { return container_of(l, struct sbc, l); }
@@ -288,6 +303,111 @@ static void do_read_write(struct sbc *s, struct scsi_req *r, bool write)
 		s->l.bytes_read += len;
 	}
 	pthread_mutex_unlock(&s->l.lock);
+}
+
+/* the asynchronous form of do_read_write: only a command that passes every
+ * check is taken; anything else (an error to report, a misaligned buffer
+ * with O_DIRECT, a full ring) runs on a worker as before */
+static void sbc_aio_done(struct scsi_aio_op *aop, int res);
+
+static bool sbc_submit(struct scsi_lun *l, struct scsi_req *r)
+{
+	struct sbc *s = to_sbc(l);
+	const struct scsi_cdb *c = &r->c;
+	u64 len = (u64)c->nblocks * s->bs;
+	struct sbc_aio *op;
+	bool write;
+
+	switch (r->cdb[0]) {
+	case OP_READ_6: case OP_READ_10: case OP_READ_12: case OP_READ_16:
+		write = false;
+		break;
+	case OP_WRITE_6: case OP_WRITE_10: case OP_WRITE_12: case OP_WRITE_16:
+		write = true;
+		break;
+	default:
+		return false;
+	}
+	if (!s->aio || c->protect || !c->nblocks || len > MAX_XFER_BYTES ||
+	    __atomic_load_n(&s->stopped, __ATOMIC_RELAXED) || (write && s->readonly) ||
+	    c->lba > cap(s) || c->nblocks > cap(s) - c->lba)
+		return false;
+	if (write && !s->blockdev && recheck_capacity(s) < c->lba + c->nblocks)
+		return false;
+	op = malloc(sizeof(*op) + (write ? r->nout : r->nin) * sizeof(struct iovec));
+	if (!op)
+		return false;
+	op->n = scsi_iov_range(write ? r->out : r->in, write ? r->nout : r->nin, 0, len, op->iov,
+			       write ? r->nout : r->nin);
+	if (s->direct && !iov_aligned(op->iov, op->n, s->bs < 4096 ? 512 : 4096)) {
+		free(op);
+		return false;
+	}
+	op->op.done = sbc_aio_done;
+	op->s = s;
+	op->r = r;
+	op->write = write;
+	op->flags = write && (c->fua || !__atomic_load_n(&s->wce, __ATOMIC_RELAXED)) ? RWF_DSYNC : 0;
+	op->off = c->lba * s->bs;
+	op->left = len;
+	if (scsi_aio__rw(s->aio, s->fd, write, op->iov, op->n, op->off, op->flags, &op->op)) {
+		free(op);
+		return false;
+	}
+	return true;
+}
+
+static void sbc_aio_done(struct scsi_aio_op *aop, int res)
+{
+	struct sbc_aio *op = container_of(aop, struct sbc_aio, op);
+	struct sbc *s = op->s;
+	struct scsi_req *r = op->r;
+	const struct scsi_cdb *c = &r->c;
+	u64 len = (u64)c->nblocks * s->bs;
+
+	if (res > 0 && (size_t)res < op->left) {
+		/* a short transfer: the rest, from where it stopped */
+		struct iovec *v = op->iov;
+		size_t k = res;
+
+		op->off += res;
+		op->left -= res;
+		while (k && k >= v->iov_len) {
+			k -= v->iov_len;
+			v++;
+			op->n--;
+		}
+		v->iov_base = (u8 *)v->iov_base + k;
+		v->iov_len -= k;
+		memmove(op->iov, v, op->n * sizeof(*v));
+		if (!scsi_aio__rw(s->aio, s->fd, op->write, op->iov, op->n, op->off, op->flags, &op->op))
+			return;
+		res = rw_vec(s->fd, op->write, op->iov, op->n, op->off, op->flags);
+		res = res ? res : (int)op->left;
+	}
+	if (res == 0 || res == SCSI_RW_EOF) {
+		/* the file ended inside the disk: it shrank */
+		recheck_capacity(s);
+		scsi_req__check(r, SC_LBA_OUT_OF_RANGE);
+	} else if (res < 0) {
+		io_error(s, r, res, op->write, c->lba);
+	} else {
+		if (op->write)
+			r->out_done = len;
+		else
+			r->in_done = len;
+		pthread_mutex_lock(&s->l.lock);
+		if (op->write) {
+			s->l.nr_writes++;
+			s->l.bytes_written += len;
+		} else {
+			s->l.nr_reads++;
+			s->l.bytes_read += len;
+		}
+		pthread_mutex_unlock(&s->l.lock);
+	}
+	free(op);
+	scsi_lun__async_done(&s->l, r);
 }
 
 static void do_verify(struct sbc *s, struct scsi_req *r)
@@ -987,6 +1107,7 @@ static void sbc_destroy(struct scsi_lun *l)
 {
 	struct sbc *s = to_sbc(l);
 
+	scsi_aio__free(s->aio);
 	close(s->fd);
 	free(s->path);
 }
@@ -994,6 +1115,7 @@ static void sbc_destroy(struct scsi_lun *l)
 static const struct scsi_lun_ops sbc_ops_disk = {
 	.kind = "disk",
 	.execute = sbc_execute,
+	.submit = sbc_submit,
 	.is_inline = sbc_is_inline,
 	.reset = sbc_reset,
 	.status = sbc_status,
@@ -1003,6 +1125,7 @@ static const struct scsi_lun_ops sbc_ops_disk = {
 static const struct scsi_lun_ops sbc_ops_vrdm = {
 	.kind = "rdm-virtual",
 	.execute = sbc_execute,
+	.submit = sbc_submit,
 	.is_inline = sbc_is_inline,
 	.reset = sbc_reset,
 	.status = sbc_status,
@@ -1038,6 +1161,8 @@ struct scsi_lun *sbc__create(const struct sbc_params *p, const struct scsi_ident
 	while ((s->bs << s->phys_exp) < phys && s->phys_exp < 15)
 		s->phys_exp++;
 	s->nblocks = backing_blocks(s);
+	if (!p->no_aio)
+		s->aio = scsi_aio__new(AIO_ENTRIES, name);
 	if (scsi_lun__start(&s->l, p->workers)) {
 		s->l.ops = &sbc_ops_disk;
 		scsi_lun__destroy(&s->l);

@@ -274,6 +274,9 @@ struct scsi_lun_ops {
 	/* commands that a pending unit attention does not stop (beyond INQUIRY,
 	 * REPORT LUNS, REQUEST SENSE); NULL: none */
 	bool (*ua_exempt)(const struct scsi_req *r);
+	/* start a command without blocking and finish it later with
+	 * scsi_lun__async_done; false: not taken, it runs the usual way */
+	bool (*submit)(struct scsi_lun *l, struct scsi_req *r);
 	/* a LUN reset or a device reset, with no command running */
 	void (*reset)(struct scsi_lun *l);
 	/* facts for `ctl status` */
@@ -329,6 +332,8 @@ void scsi_lun__destroy(struct scsi_lun *l);
  * true: it completed on this thread (the caller finishes it; r->done is
  * not called); false: queued, and a worker calls r->done */
 bool scsi_lun__submit(struct scsi_lun *l, struct scsi_req *r);
+/* finish a request that ops->submit took (any thread) */
+void scsi_lun__async_done(struct scsi_lun *l, struct scsi_req *r);
 /* wait until no request of this LUN is queued or running */
 void scsi_lun__drain(struct scsi_lun *l);
 /* complete every queued (not yet started) request that match() accepts
@@ -383,6 +388,7 @@ struct sbc_params {
 	bool rotational;
 	u32 block_size;			/* 512 or 4096 */
 	unsigned int workers;
+	bool no_aio;			/* reads and writes on the workers, not io_uring */
 };
 struct scsi_lun *sbc__create(const struct sbc_params *p, const struct scsi_identity *id,
 			     const char *name, u8 target, u16 lun, const char *kind);
@@ -430,6 +436,22 @@ int sgio__command(int fd, const u8 *cdb, unsigned int cdb_len, enum scsi_dir dir
 int sgio__read_identity(int fd, struct scsi_identity *id, u8 *type, char *err, size_t errlen);
 /* the hook SG_IO goes through (tests replace it) */
 extern int (*sgio_ioctl)(int fd, unsigned long req, void *arg);
+
+/* ---- asynchronous reads and writes: io_uring (aio.c) ---- */
+
+struct scsi_aio;
+struct scsi_aio_op {
+	/* on the LUN's reaper thread: res is bytes moved or -errno */
+	void (*done)(struct scsi_aio_op *op, int res);
+};
+/* a ring of `entries` and its reaper thread; NULL if io_uring is not there */
+struct scsi_aio *scsi_aio__new(unsigned int entries, const char *name);
+/* queue a readv/writev of iov[0..n) at off; the iovecs must live until
+ * op->done.  0, or -EAGAIN (ring full) / -errno: not queued */
+int scsi_aio__rw(struct scsi_aio *a, int fd, bool write, const struct iovec *iov, unsigned int n,
+		 u64 off, int rw_flags, struct scsi_aio_op *op);
+/* stop the reaper and free the ring; nothing may be in flight */
+void scsi_aio__free(struct scsi_aio *a);
 
 /* ---- the virtio-scsi request layout (walk.c) ---- */
 
