@@ -11,6 +11,7 @@
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
 MANDIR		?= $(PREFIX)/share/man
+UNITDIR		?= /etc/systemd/system
 CC		?= gcc
 PKG_CONFIG	?= pkg-config
 BUILD		:= build
@@ -93,6 +94,9 @@ run: dpvm guest-image
 install: dpvm
 	install -D -m 0755 dpvm $(DESTDIR)$(BINDIR)/dpvm
 	install -D -m 0644 docs/dpvm.1 $(DESTDIR)$(MANDIR)/man1/dpvm.1
+	@mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/dpvm|$(BINDIR)/dpvm|' scripts/dpvm-passthru.service \
+		>$(DESTDIR)$(UNITDIR)/dpvm-passthru.service
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/guest-tests $(BUILD)/fuzz dpvm
