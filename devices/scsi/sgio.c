@@ -14,6 +14,11 @@
  * CONDITION, ILLEGAL REQUEST, ACCESS DENIED - NO ACCESS RIGHTS, and is
  * logged once with the fix.
  *
+ * On an sg node, commands are queued without waiting (sg's write()) and a
+ * reaper thread reads their completions, so the device gets many at once
+ * without a thread per command; on a block device node, or when the sg
+ * queue is full, a worker thread waits in SG_IO.
+ *
  * Also here: reading a real LUN's identity (standard INQUIRY, VPD 0x80 and
  * 0x83) for virtual compatibility mode and for `ctl status`.
  */
@@ -23,9 +28,13 @@
 #include "vmm/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <scsi/sg.h>
+#include <sys/eventfd.h>
+#include <sys/sysmacros.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -33,6 +42,7 @@
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS	60000
+#define SCSI_GENERIC_MAJOR	21
 
 static int real_ioctl(int fd, unsigned long req, void *arg) { return ioctl(fd, req, arg); }
 int (*sgio_ioctl)(int fd, unsigned long req, void *arg) = real_ioctl;
@@ -45,6 +55,20 @@ struct sgio {
 	bool cdrom;
 	u8 type;			/* the peripheral device type */
 	u64 refused, transport_errors;
+	/* an sg node takes commands asynchronously (write, then read the
+	 * completion): the reaper thread reads them; -1 if not an sg node */
+	int stop_fd;
+	pthread_t reaper;
+	u64 async_cmds;
+};
+
+/* a command queued on the sg node */
+struct sg_op {
+	struct sg_io_hdr h;
+	struct scsi_req *r;
+	enum scsi_dir dir;
+	size_t len;
+	struct iovec iov[];
 };
 
 static struct sgio *to_sgio(struct scsi_lun *l) { return container_of(l, struct sgio, l); }
@@ -120,71 +144,14 @@ static void refused(struct sgio *s, struct scsi_req *r, int err)
 	scsi_req__check(r, SC_ACCESS_DENIED);
 }
 
-static void sgio_execute(struct scsi_lun *l, struct scsi_req *r)
+/* the outcome of one SG_IO (ret: 0 or -errno of the call itself) */
+static void finish(struct sgio *s, struct scsi_req *r, const struct sg_io_hdr *h, int ret,
+		   enum scsi_dir dir, size_t len, const u8 *bounce)
 {
-	struct sgio *s = to_sgio(l);
-	struct iovec iov[VIRTQ_MAX_SIZE];
-	struct sg_io_hdr h = { .interface_id = 'S' };
-	enum scsi_dir dir;
-	unsigned int n = 0, cmd_len;
-	size_t len = 0;
-	u8 *bounce = NULL;
-	int ret;
+	struct scsi_lun *l = &s->l;
 
-	/* the direction: the CDB's if known, else the buffers the guest gave */
-	if (!r->c.known && r->out_len && r->in_len) {
-		pr_warn_guest("%s: opcode %#04x with data both ways: SG_IO has no bidirectional "
-			      "transfers; the guest gets ILLEGAL REQUEST", l->name, r->cdb[0]);
-		scsi_req__check(r, SC_INVALID_OPCODE);
-		return;
-	}
-	dir = r->c.known ? r->c.dir : r->out_len ? SCSI_DIR_OUT : r->in_len ? SCSI_DIR_IN :
-	      SCSI_DIR_NONE;
-	if (dir == SCSI_DIR_IN) {
-		n = merge_iov(r->in, r->nin, iov);
-		len = r->in_len;
-	} else if (dir == SCSI_DIR_OUT) {
-		n = merge_iov(r->out, r->nout, iov);
-		len = r->out_len;
-	}
-	/* the CDB's own length; a vendor-specific one goes out as 16 bytes,
-	 * as a SAS initiator sends it */
-	cmd_len = r->c.len ? r->c.len : MIN(16u, r->cdb_len);
-
-	h.cmd_len = cmd_len;
-	h.cmdp = r->cdb;
-	h.dxfer_direction = dir == SCSI_DIR_IN ? SG_DXFER_FROM_DEV :
-			    dir == SCSI_DIR_OUT ? SG_DXFER_TO_DEV : SG_DXFER_NONE;
-	h.sbp = r->sense;
-	h.mx_sb_len = sizeof(r->sense);
-	h.timeout = s->timeout_ms;
-	h.dxfer_len = len;
-	if (n == 1) {
-		h.dxferp = iov[0].iov_base;
-	} else if (n > 1) {
-		h.iovec_count = n;
-		h.dxferp = iov;
-	}
-	for (int attempt = 0;; attempt++) {
-		ret = sgio_ioctl(s->fd, SG_IO, &h) < 0 ? -errno : 0;
-		if (ret == -EINTR)
-			continue;
-		/* the host queue could not map so many segments: one flat buffer */
-		if ((ret == -EINVAL || ret == -ENOMEM) && n > 1 && !attempt && len) {
-			bounce = aligned_alloc(4096, ALIGN_UP(len, 4096));
-			if (!bounce)
-				break;
-			if (dir == SCSI_DIR_OUT)
-				iov_to_buf(r->out, r->nout, 0, bounce, len);
-			h.iovec_count = 0;
-			h.dxferp = bounce;
-			continue;
-		}
-		break;
-	}
 	if (ret == -EPERM || ret == -EACCES) {
 		refused(s, r, -ret);
-		free(bounce);
 		return;
 	}
 	if (ret) {
@@ -194,22 +161,21 @@ static void sgio_execute(struct scsi_lun *l, struct scsi_req *r)
 			      ret == -ENODEV || ret == -ENXIO ? "bad target" : "failure");
 		r->response = ret == -ENODEV || ret == -ENXIO ? SCSI_RESP_BAD_TARGET :
 			      SCSI_RESP_FAILURE;
-		free(bounce);
 		return;
 	}
-	if (h.host_status) {
+	if (h->host_status) {
 		s->transport_errors++;
-		r->response = host_status_response(h.host_status);
+		r->response = host_status_response(h->host_status);
 		r->status = SAM_STAT_GOOD;
 		r->sense_len = 0;
 		pr_warn_guest("%s: %s: host adapter status %#x for opcode %#04x", l->name, s->path,
-			      h.host_status, r->cdb[0]);
+			      h->host_status, r->cdb[0]);
 	} else {
-		r->status = h.status;
-		r->sense_len = MIN((unsigned int)h.sb_len_wr, (unsigned int)sizeof(r->sense));
+		r->status = h->status;
+		r->sense_len = MIN((unsigned int)h->sb_len_wr, (unsigned int)sizeof(r->sense));
 	}
 	if (r->response == SCSI_RESP_OK) {
-		size_t moved = len - MIN((size_t)(h.resid > 0 ? h.resid : 0), len);
+		size_t moved = len - MIN((size_t)(h->resid > 0 ? h->resid : 0), len);
 
 		if (dir == SCSI_DIR_IN) {
 			if (bounce)
@@ -228,7 +194,152 @@ static void sgio_execute(struct scsi_lun *l, struct scsi_req *r)
 		}
 		pthread_mutex_unlock(&l->lock);
 	}
+}
+
+/* the sg_io_hdr for a request: false if it cannot go (answered) */
+static bool prepare(struct sgio *s, struct scsi_req *r, struct sg_io_hdr *h, struct iovec *iov,
+		    enum scsi_dir *dirp, size_t *lenp)
+{
+	enum scsi_dir dir;
+	unsigned int n = 0;
+	size_t len = 0;
+
+	/* the direction: the CDB's if known, else the buffers the guest gave */
+	if (!r->c.known && r->out_len && r->in_len) {
+		pr_warn_guest("%s: opcode %#04x with data both ways: SG_IO has no bidirectional "
+			      "transfers; the guest gets ILLEGAL REQUEST", s->l.name, r->cdb[0]);
+		scsi_req__check(r, SC_INVALID_OPCODE);
+		return false;
+	}
+	dir = r->c.known ? r->c.dir : r->out_len ? SCSI_DIR_OUT : r->in_len ? SCSI_DIR_IN :
+	      SCSI_DIR_NONE;
+	if (dir == SCSI_DIR_IN) {
+		n = merge_iov(r->in, r->nin, iov);
+		len = r->in_len;
+	} else if (dir == SCSI_DIR_OUT) {
+		n = merge_iov(r->out, r->nout, iov);
+		len = r->out_len;
+	}
+	memset(h, 0, sizeof(*h));
+	h->interface_id = 'S';
+	/* the CDB's own length; a vendor-specific one goes out as 16 bytes,
+	 * as a SAS initiator sends it */
+	h->cmd_len = r->c.len ? r->c.len : MIN(16u, r->cdb_len);
+	h->cmdp = r->cdb;
+	h->dxfer_direction = dir == SCSI_DIR_IN ? SG_DXFER_FROM_DEV :
+			     dir == SCSI_DIR_OUT ? SG_DXFER_TO_DEV : SG_DXFER_NONE;
+	h->sbp = r->sense;
+	h->mx_sb_len = sizeof(r->sense);
+	h->timeout = s->timeout_ms;
+	h->dxfer_len = len;
+	if (n == 1) {
+		h->dxferp = iov[0].iov_base;
+	} else if (n > 1) {
+		h->iovec_count = n;
+		h->dxferp = iov;
+	}
+	*dirp = dir;
+	*lenp = len;
+	return true;
+}
+
+static void sgio_execute(struct scsi_lun *l, struct scsi_req *r)
+{
+	struct sgio *s = to_sgio(l);
+	struct iovec iov[VIRTQ_MAX_SIZE];
+	struct sg_io_hdr h;
+	enum scsi_dir dir;
+	size_t len;
+	u8 *bounce = NULL;
+	int ret;
+
+	if (!prepare(s, r, &h, iov, &dir, &len))
+		return;
+	for (int attempt = 0;; attempt++) {
+		ret = sgio_ioctl(s->fd, SG_IO, &h) < 0 ? -errno : 0;
+		if (ret == -EINTR)
+			continue;
+		/* the host queue could not map so many segments: one flat buffer */
+		if ((ret == -EINVAL || ret == -ENOMEM) && h.iovec_count > 1 && !attempt && len) {
+			bounce = aligned_alloc(4096, ALIGN_UP(len, 4096));
+			if (!bounce)
+				break;
+			if (dir == SCSI_DIR_OUT)
+				iov_to_buf(r->out, r->nout, 0, bounce, len);
+			h.iovec_count = 0;
+			h.dxferp = bounce;
+			continue;
+		}
+		break;
+	}
+	finish(s, r, &h, ret, dir, len, bounce);
 	free(bounce);
+}
+
+/* queue the command on the sg node without waiting (sg's v3 write()); false
+ * (the usual SG_IO on a worker) if the node is not an sg one, its queue is
+ * full (EDOM), or the write is refused: the worker then reports why */
+static bool sgio_submit(struct scsi_lun *l, struct scsi_req *r)
+{
+	struct sgio *s = to_sgio(l);
+	unsigned int max = MAX(MAX(r->nin, r->nout), 1u);
+	struct sg_op *op;
+	ssize_t w;
+
+	if (s->stop_fd < 0 || (!r->c.known && r->out_len && r->in_len))
+		return false;
+	op = malloc(sizeof(*op) + max * sizeof(struct iovec));
+	if (!op)
+		return false;
+	op->r = r;
+	if (!prepare(s, r, &op->h, op->iov, &op->dir, &op->len)) {
+		free(op);
+		return false;
+	}
+	op->h.usr_ptr = op;
+	do
+		w = write(s->fd, &op->h, sizeof(op->h));
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)sizeof(op->h)) {
+		free(op);
+		return false;
+	}
+	return true;
+}
+
+static void *sg_reaper(void *arg)
+{
+	struct sgio *s = arg;
+	struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN }, { .fd = s->stop_fd, .events = POLLIN } };
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("%s: poll on %s failed: %s; the LUN's commands stop", s->l.name, s->path,
+			       strerror(errno));
+			return NULL;
+		}
+		if (p[1].revents)
+			return NULL;
+		for (;;) {
+			struct sg_io_hdr h = { .interface_id = 'S', .pack_id = -1 };
+			struct sg_op *op;
+			struct scsi_req *r;
+			ssize_t n = read(s->fd, &h, sizeof(h));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n != (ssize_t)sizeof(h))
+				break;	/* EAGAIN: none done yet */
+			op = h.usr_ptr;
+			r = op->r;
+			finish(s, r, &h, 0, op->dir, op->len, NULL);
+			free(op);
+			__atomic_fetch_add(&s->async_cmds, 1, __ATOMIC_RELAXED);
+			scsi_lun__async_done(&s->l, r);
+		}
+	}
 }
 
 static bool sgio_is_inline(struct scsi_lun *l __unused, const struct scsi_req *r __unused)
@@ -244,12 +355,20 @@ static void sgio_status(struct scsi_lun *l, json_object *o)
 	json_object_object_add(o, "timeout-ms", json_object_new_int(s->timeout_ms));
 	json_object_object_add(o, "refused", json_object_new_int64(s->refused));
 	json_object_object_add(o, "transport-errors", json_object_new_int64(s->transport_errors));
+	json_object_object_add(o, "async", json_object_new_boolean(s->stop_fd >= 0));
 }
 
 static void sgio_destroy(struct scsi_lun *l)
 {
 	struct sgio *s = to_sgio(l);
 
+	if (s->stop_fd >= 0) {
+		u64 one = 1;
+
+		if (write(s->stop_fd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(s->reaper, NULL);
+		close(s->stop_fd);
+	}
 	close(s->fd);
 	free(s->path);
 }
@@ -257,6 +376,7 @@ static void sgio_destroy(struct scsi_lun *l)
 static const struct scsi_lun_ops sgio_rdm_ops = {
 	.kind = "rdm-physical",
 	.execute = sgio_execute,
+	.submit = sgio_submit,
 	.is_inline = sgio_is_inline,
 	.status = sgio_status,
 	.destroy = sgio_destroy,
@@ -266,6 +386,7 @@ static const struct scsi_lun_ops sgio_rdm_ops = {
 static const struct scsi_lun_ops sgio_cd_ops = {
 	.kind = "cdrom-passthrough",
 	.execute = sgio_execute,
+	.submit = sgio_submit,
 	.is_inline = sgio_is_inline,
 	.status = sgio_status,
 	.destroy = sgio_destroy,
@@ -362,6 +483,7 @@ struct scsi_lun *sgio__create(const struct sgio_params *p, const char *name, u8 
 	s->path = xstrdup(p->path);
 	s->cdrom = p->cdrom;
 	s->timeout_ms = p->timeout_ms ? p->timeout_ms : DEFAULT_TIMEOUT_MS;
+	s->stop_fd = -1;
 	if (sgio__read_identity(s->fd, &s->l.ident, &s->type, msg, sizeof(msg))) {
 		scsi_err(err, "%s: %s", p->path, msg);
 		scsi_lun__destroy(&s->l);
@@ -376,6 +498,21 @@ struct scsi_lun *sgio__create(const struct sgio_params *p, const char *name, u8 
 	if (scsi_lun__start(&s->l, p->workers)) {
 		scsi_lun__destroy(&s->l);
 		return NULL;
+	}
+	/* an sg node (char major 21) opened non-blocking: commands go
+	 * asynchronously, read back by a reaper thread */
+	{
+		struct stat st;
+		int fl = fcntl(s->fd, F_GETFL);
+
+		if (!fstat(s->fd, &st) && S_ISCHR(st.st_mode) && major(st.st_rdev) == SCSI_GENERIC_MAJOR &&
+		    fl >= 0 && (fl & O_NONBLOCK) && sgio_ioctl == real_ioctl) {
+			s->stop_fd = eventfd(0, EFD_CLOEXEC);
+			if (s->stop_fd >= 0 && pthread_create(&s->reaper, NULL, sg_reaper, s)) {
+				close(s->stop_fd);
+				s->stop_fd = -1;
+			}
+		}
 	}
 	return &s->l;
 }
