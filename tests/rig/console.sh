@@ -17,6 +17,9 @@
 #     after `ctl sendkey caps_lock`; `ctl type` arrives as key events
 #   - `ctl sendkey ctrl-alt-delete` reboots the guest through the 8042's
 #     reset line
+#   - TigerVNC's pointer moves and clicks: Linux's psmouse (with
+#     i8042.nopnp: the ACPI tables list no aux port yet) reads the exact
+#     relative motion and buttons
 . "$(dirname "$0")/../lib.sh"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found; run scripts/install-deps"
 for c in Xvfb xtigervncviewer xdotool vncsnapshot vncpasswd; do
@@ -166,6 +169,37 @@ vncsnapshot -quiet -allowblank -nojpeg -passwd "$T/pw.vnc" "127.0.0.1::$vport" "
 	fail "cannot save the screenshot"
 echo "  the screenshot is build/rig/console.png"
 signal SNAP
+
+# ---- the pointer, in the second guest ----
+wait_log "$mark: POINT" 600
+xtigervncviewer -passwd "$T/pw.vnc" -MenuKey= -Shared=1 -RemoteResize=0 \
+	"127.0.0.1::$vport" >"$T/viewer2.log" 2>&1 &
+pids+=($!)
+w=$(timeout 60 xdotool search --sync --name "dpvm mo" | head -n 1)
+[ -n "$w" ] || fail "the viewer's window for the second guest did not appear: $(cat "$T/viewer2.log")"
+xdotool windowfocus --sync "$w"
+sleep 1
+# the viewer sends motion once it has seen a click in its window; then
+# (+100, -100) and (+30, -10) on the screen, a right click, (-230, +190), a
+# middle click; a left click first and last
+xdotool mousemove --window "$w" 200 200; sleep 0.5; xdotool click 1; sleep 0.5
+xdotool mousemove --window "$w" 300 100; sleep 0.5
+xdotool mousemove --window "$w" 330 90; sleep 0.5
+xdotool click 3; sleep 0.5
+xdotool mousemove --window "$w" 100 280; sleep 0.5
+xdotool click 2; sleep 0.5
+xdotool click 1
+echo "  moved and clicked TigerVNC's pointer"
+signal POINT
+wait_log "$mark-POINTER:" 300
+got=$(logs | grep -F "$mark-POINTER: " | tail -n 1 | sed 's/.*-POINTER: //; s/,$//')
+# from the first click's release: REL_X 0, REL_Y 1 (screen y, down), BTN_LEFT 272,
+# BTN_RIGHT 273, BTN_MIDDLE 274
+got=${got#*btn 272 0,}
+want="rel 0 100,rel 1 -100,rel 0 30,rel 1 -10,btn 273 1,btn 273 0,rel 0 -230,rel 1 190,btn 274 1,btn 274 0,btn 272 1,btn 272 0"
+echo "  moved:     $want"
+echo "  the guest: $got"
+[ "$got" = "$want" ] || fail "the guest's mouse events differ from the viewer's pointer"
 
 wait $rig
 st=$?

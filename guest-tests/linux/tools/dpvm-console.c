@@ -10,6 +10,10 @@
  *       key event as "key CODE VALUE" (Linux KEY_* code; 1 press, 0
  *       release, 2 autorepeat) until N presses and releases have come;
  *       exit 1 after SECONDS (default 300) without them
+ *   dpvm-console pointer N [SECONDS]
+ *       the same for every mouse (EV_REL with REL_X): "pointer-device PATH
+ *       NAME", "POINTER-READY", then "rel CODE VALUE" and "btn CODE VALUE"
+ *       until N button presses and releases have come
  *   dpvm-console leds
  *       the first keyboard's LEDs: "leds caps=C num=N scroll=S"
  *   dpvm-console font TEXT
@@ -17,6 +21,7 @@
  *       "font W H", then "glyph HEX ROWS" (one hex byte a row, W <= 8)
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/input.h>
@@ -33,8 +38,8 @@
 #define BITS(n)		(((n) + 8 * sizeof(long) - 1) / (8 * sizeof(long)))
 #define TEST(b, a)	(((a)[(b) / (8 * sizeof(long))] >> ((b) % (8 * sizeof(long)))) & 1)
 
-/* the keyboards: fds and paths; returns how many */
-static int open_keyboards(int *fds, char paths[][64], char names[][128])
+/* the keyboards (or mice): fds and paths; returns how many */
+static int open_devices(bool mice, int *fds, char paths[][64], char names[][128])
 {
 	struct dirent **list;
 	int n, found = 0;
@@ -42,6 +47,7 @@ static int open_keyboards(int *fds, char paths[][64], char names[][128])
 	n = scandir("/dev/input", &list, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		unsigned long ev[BITS(EV_MAX + 1)] = { 0 }, keys[BITS(KEY_MAX + 1)] = { 0 };
+		unsigned long rel[BITS(REL_MAX + 1)] = { 0 };
 		char path[300];
 		int fd;
 
@@ -55,7 +61,9 @@ static int open_keyboards(int *fds, char paths[][64], char names[][128])
 		if (fd < 0)
 			continue;
 		if (ioctl(fd, EVIOCGBIT(0, sizeof(ev)), ev) < 0 || !TEST(EV_KEY, ev) ||
-		    ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(keys)), keys) < 0 || !TEST(KEY_A, keys)) {
+		    ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(keys)), keys) < 0 ||
+		    ioctl(fd, EVIOCGBIT(EV_REL, sizeof(rel)), rel) < 0 ||
+		    (mice ? !TEST(EV_REL, ev) || !TEST(REL_X, rel) : !TEST(KEY_A, keys))) {
 			close(fd);
 			continue;
 		}
@@ -76,31 +84,33 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int keys(int want, int seconds)
+/* key events of the keyboards, or pointer events of the mice */
+static int events(bool mice, int want, int seconds)
 {
 	int fds[MAX_DEVS], n, got = 0;
 	char paths[MAX_DEVS][64], names[MAX_DEVS][128];
 	struct pollfd p[MAX_DEVS];
 	double end = now() + seconds;
+	const char *what = mice ? "pointer" : "keys";
 
-	n = open_keyboards(fds, paths, names);
+	n = open_devices(mice, fds, paths, names);
 	if (!n) {
-		printf("keys: no keyboard in /dev/input\n");
+		printf("%s: no %s in /dev/input\n", what, mice ? "mouse" : "keyboard");
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
-		printf("device %s %s\n", paths[i], names[i]);
+		printf("%s %s %s\n", mice ? "pointer-device" : "device", paths[i], names[i]);
 		p[i].fd = fds[i];
 		p[i].events = POLLIN;
 	}
-	printf("KEYS-READY\n");
+	printf("%s-READY\n", mice ? "POINTER" : "KEYS");
 	while (got < want) {
 		int left = (int)((end - now()) * 1000);
 
 		if (left <= 0 || poll(p, n, left) <= 0) {
 			if (left > 0 && errno == EINTR)
 				continue;
-			printf("keys: %d of %d key events within %d s\n", got, want, seconds);
+			printf("%s: %d of %d events within %d s\n", what, got, want, seconds);
 			return 1;
 		}
 		for (int i = 0; i < n; i++) {
@@ -111,14 +121,18 @@ static int keys(int want, int seconds)
 				continue;
 			r = read(fds[i], ev, sizeof(ev));
 			for (ssize_t k = 0; k < r / (ssize_t)sizeof(ev[0]); k++) {
+				if (mice && ev[k].type == EV_REL) {
+					printf("rel %u %d\n", ev[k].code, ev[k].value);
+					continue;
+				}
 				if (ev[k].type != EV_KEY)
 					continue;
-				printf("key %u %d\n", ev[k].code, ev[k].value);
+				printf("%s %u %d\n", mice ? "btn" : "key", ev[k].code, ev[k].value);
 				got += ev[k].value != 2;
 			}
 		}
 	}
-	printf("KEYS-DONE %d\n", got);
+	printf("%s-DONE %d\n", mice ? "POINTER" : "KEYS", got);
 	return 0;
 }
 
@@ -128,7 +142,7 @@ static int leds(void)
 	char paths[MAX_DEVS][64], names[MAX_DEVS][128];
 	unsigned long l[BITS(LED_MAX + 1)] = { 0 };
 
-	n = open_keyboards(fds, paths, names);
+	n = open_devices(false, fds, paths, names);
 	if (!n || ioctl(fds[0], EVIOCGLED(sizeof(l)), l) < 0) {
 		printf("leds: no keyboard\n");
 		return 1;
@@ -172,11 +186,13 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 3 && !strcmp(argv[1], "keys"))
-		return keys(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 300);
+		return events(false, atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 300);
+	if (argc >= 3 && !strcmp(argv[1], "pointer"))
+		return events(true, atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 300);
 	if (argc == 2 && !strcmp(argv[1], "leds"))
 		return leds();
 	if (argc == 3 && !strcmp(argv[1], "font"))
 		return font(argv[2]);
-	fprintf(stderr, "usage: dpvm-console keys N [SECONDS] | leds | font TEXT\n");
+	fprintf(stderr, "usage: dpvm-console keys N [SECONDS] | pointer N [SECONDS] | leds | font TEXT\n");
 	return 2;
 }
