@@ -22,6 +22,7 @@
 #include "devices/virtio.h"
 #include "vmm/api.h"
 #include "vmm/config.h"
+#include "vmm/evloop.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 
@@ -38,7 +39,9 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/epoll.h>
 #include <sys/sysmacros.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define VIRTIO_ID_SCSI		8
@@ -79,6 +82,7 @@
 #define MAX_REQ_QUEUES		16
 #define MAX_LUNS		64
 #define MAX_TMF_THREADS		16
+#define KICKS_OFF_NS		1000000	/* 1 ms */
 #define CDB_SIZE_DEFAULT	32
 #define SENSE_SIZE_DEFAULT	96
 #define CMD_PER_LUN		128
@@ -130,6 +134,12 @@ struct vscsi {
 	pthread_cond_t idle;
 	unsigned int inflight;
 	unsigned int tmf_threads;	/* running task management threads */
+	/* command requests taken off each queue and not completed, under the
+	 * queue's lock: while there are some, the queue's kicks stay off and
+	 * completions look for new requests instead (fewer guest exits) */
+	unsigned int qbusy[FIRST_REQ_Q + MAX_REQ_QUEUES];
+	bool qforce[FIRST_REQ_Q + MAX_REQ_QUEUES];	/* turn kicks on at the next look */
+	int timer_fd;			/* bounds how long kicks stay off */
 	u64 requests, malformed, overruns, bad_target, tmfs, events;
 };
 
@@ -190,6 +200,58 @@ static void push_used(struct vscsi *vs, struct virtq *vq, u16 head, u32 len, boo
 		pthread_mutex_unlock(&vq->lock);
 }
 
+/* push a command's chain; one fewer in flight on the queue.  A completion
+ * from a LUN's thread wakes the I/O thread (as a kick would) when requests
+ * are waiting in the ring, or when the queue goes idle so that it turns
+ * kicks back on. */
+static void push_cmd(struct vscsi *vs, struct virtq *vq, u16 head, u32 len, bool locked)
+{
+	bool wake = false;
+
+	if (!locked)
+		pthread_mutex_lock(&vq->lock);
+	if (vq->r.enable && vq->used) {
+		virtq__push(vq, head, len);
+		virtio__notify(&vs->vdev, vq);
+	}
+	if (vs->qbusy[vq->index])
+		vs->qbusy[vq->index]--;
+	if (!locked && vq->avail)
+		wake = !vs->qbusy[vq->index] ||
+		       le16toh(__atomic_load_n(&vq->avail[1], __ATOMIC_ACQUIRE)) != vq->last_avail;
+	if (!locked)
+		pthread_mutex_unlock(&vq->lock);
+	if (wake) {
+		u64 one = 1;
+
+		if (write(vq->kick_fd, &one, sizeof(one)) < 0)
+			pr_debug("%s: queue %u: cannot wake the I/O thread: %s", vs->vdev.name,
+				 vq->index, strerror(errno));
+	}
+}
+
+/* the kicks-off timer expired: every request queue looks again, kicks on */
+static void kicks_timer(int fd, u32 events __unused, void *opaque)
+{
+	struct vscsi *vs = opaque;
+	u64 n;
+	u64 one = 1;
+
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	for (unsigned int q = FIRST_REQ_Q; q < vs->ops.nr_queues; q++) {
+		struct virtq *vq = &vs->vdev.vqs[q];
+		bool idle;
+
+		pthread_mutex_lock(&vq->lock);
+		vs->qforce[q] = true;
+		idle = !vq->r.enable;
+		pthread_mutex_unlock(&vq->lock);
+		if (!idle && write(vq->kick_fd, &one, sizeof(one)) < 0)
+			pr_debug("%s: queue %u: cannot wake the I/O thread", vs->vdev.name, q);
+	}
+}
+
 /* ---- LUN lookup ---- */
 
 static struct vscsi_lun *find_lun(struct vscsi *vs, u8 target, u16 lun, bool *target_exists)
@@ -233,8 +295,8 @@ static void complete_cmd(struct vscsi_req *q, bool locked)
 	hdr[11] = r->response;
 	buf_to_iov(q->resp, q->nresp, 0, hdr, sizeof(hdr));
 	buf_to_iov(q->resp, q->nresp, VSCSI_RESP_HDR, r->sense, sense_len);
-	push_used(q->vs, q->vq, q->head, q->resp_len + (r->response == SCSI_RESP_OK ? r->in_done : 0),
-		  locked);
+	push_cmd(q->vs, q->vq, q->head, q->resp_len + (r->response == SCSI_RESP_OK ? r->in_done : 0),
+		 locked);
 	put_inflight(q->vs);
 	free(q);
 }
@@ -346,6 +408,7 @@ static void cmd_request(struct vscsi *vs, struct virtq *vq, struct virtq_elem *e
 			  "the writable buffers are shorter than the response and sense");
 		return;
 	}
+	vs->qbusy[vq->index]++;
 	q->vs = vs;
 	q->vq = vq;
 	q->head = e->head;
@@ -693,6 +756,18 @@ static void vscsi_queue_notify(struct virtio_dev *v, struct virtq *vq)
 		}
 		if (ret < 0)
 			return;
+		/* commands in flight: their completions look for more.  A
+		 * LUN that stalls must not hold up the others' requests, so
+		 * kicks come back on after KICKS_OFF_NS at the latest */
+		if (vq->index != CTRL_Q && vs->qbusy[vq->index] && !vs->qforce[vq->index]) {
+			struct itimerspec t = { .it_value = { .tv_nsec = KICKS_OFF_NS } };
+
+			if (vs->timer_fd < 0 || timerfd_settime(vs->timer_fd, 0, &t, NULL) < 0)
+				vs->qforce[vq->index] = true;	/* no timer: kicks on */
+			else
+				return;
+		}
+		vs->qforce[vq->index] = false;
 		virtq__set_notify(vq, true);
 		if (!virtq__pop(vq, &v->vm->mem, &vs->elem))
 			return;
@@ -743,6 +818,8 @@ static void vscsi_reset(struct virtio_dev *v)
 	}
 	pthread_mutex_unlock(&vs->lock);
 	wait_idle(vs);
+	memset(vs->qbusy, 0, sizeof(vs->qbusy));
+	memset(vs->qforce, 0, sizeof(vs->qforce));
 	pthread_mutex_lock(&vs->vdev.vqs[EVENT_Q].lock);
 	vs->events_missed = false;
 	pthread_mutex_unlock(&vs->vdev.vqs[EVENT_Q].lock);
@@ -839,6 +916,11 @@ static struct vscsi *get_controller(struct vm *vm)
 		free(vs);
 		return NULL;
 	}
+	vs->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vs->timer_fd >= 0 && evloop__add(vs->vdev.io, vs->timer_fd, EPOLLIN, kicks_timer, vs)) {
+		close(vs->timer_fd);
+		vs->timer_fd = -1;
+	}
 	pthread_mutex_lock(&controllers_lock);
 	vs->next = controllers;
 	controllers = vs;
@@ -854,6 +936,8 @@ static void put_controller(struct vscsi *vs)
 		return;
 	wait_idle(vs);
 	virtio__exit(&vs->vdev);
+	if (vs->timer_fd >= 0)
+		close(vs->timer_fd);
 	pthread_mutex_lock(&controllers_lock);
 	for (pp = &controllers; *pp; pp = &(*pp)->next) {
 		if (*pp == vs) {
