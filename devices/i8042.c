@@ -173,9 +173,9 @@ static void update_irq(struct i8042 *s)
 {
 	struct i8042_regs *r = &s->r;
 
-	set_line(s, I8042_IRQ_KBD, &r->irq_kbd,
+	set_line(s, IRQ_I8042_KBD, &r->irq_kbd,
 		 r->obuf_full && !r->obuf_aux && (r->ctr & I8042_CTR_KBDINT));
-	set_line(s, I8042_IRQ_AUX, &r->irq_aux,
+	set_line(s, IRQ_I8042_AUX, &r->irq_aux,
 		 r->obuf_full && r->obuf_aux && (r->ctr & I8042_CTR_AUXINT));
 }
 
@@ -901,7 +901,7 @@ u8 i8042__read(struct i8042 *s, u16 port)
 	u8 v;
 
 	pthread_mutex_lock(&s->lock);
-	if (port == I8042_PORT_CMD) {
+	if (port == PORT_I8042_CMD) {
 		v = read_status(s);
 	} else {
 		/* an empty buffer reads as its last byte, as on the chip */
@@ -921,7 +921,7 @@ u8 i8042__read(struct i8042 *s, u16 port)
 void i8042__write(struct i8042 *s, u16 port, u8 val)
 {
 	pthread_mutex_lock(&s->lock);
-	if (port == I8042_PORT_CMD) {
+	if (port == PORT_I8042_CMD) {
 		s->r.status |= I8042_STR_CMD;
 		controller_command(s, val);
 	} else {
@@ -960,22 +960,22 @@ static void port_read(struct i8042_dev *d, u16 port, void *data, u32 len)
 
 static void data_io_read(void *dev, u64 off __unused, void *data, u32 len)
 {
-	port_read(dev, I8042_PORT_DATA, data, len);
+	port_read(dev, PORT_I8042_DATA, data, len);
 }
 
 static void data_io_write(void *dev, u64 off __unused, const void *data, u32 len __unused)
 {
-	i8042__write(&((struct i8042_dev *)dev)->s, I8042_PORT_DATA, *(const u8 *)data);
+	i8042__write(&((struct i8042_dev *)dev)->s, PORT_I8042_DATA, *(const u8 *)data);
 }
 
 static void cmd_io_read(void *dev, u64 off __unused, void *data, u32 len)
 {
-	port_read(dev, I8042_PORT_CMD, data, len);
+	port_read(dev, PORT_I8042_CMD, data, len);
 }
 
 static void cmd_io_write(void *dev, u64 off __unused, const void *data, u32 len __unused)
 {
-	i8042__write(&((struct i8042_dev *)dev)->s, I8042_PORT_CMD, *(const u8 *)data);
+	i8042__write(&((struct i8042_dev *)dev)->s, PORT_I8042_CMD, *(const u8 *)data);
 }
 
 static const struct trap_ops i8042_data_ops = {
@@ -1101,14 +1101,14 @@ static int i8042__dev_init(struct vm *vm)
 	d->vm = d->s.vm = vm;
 	d->s.leds_changed = dev_leds_changed;
 	i8042__init_regs(&d->s);
-	ret = bus__register(&vm->pio, I8042_PORT_DATA, 1, &i8042_data_ops, d, "i8042 data");
+	ret = bus__register(&vm->pio, PORT_I8042_DATA, 1, &i8042_data_ops, d, "i8042 data");
 	if (ret) {
-		pr_err("i8042: port %#x is taken", I8042_PORT_DATA);
+		pr_err("i8042: port %#x is taken", PORT_I8042_DATA);
 		goto err_free;
 	}
-	ret = bus__register(&vm->pio, I8042_PORT_CMD, 1, &i8042_cmd_ops, d, "i8042 command");
+	ret = bus__register(&vm->pio, PORT_I8042_CMD, 1, &i8042_cmd_ops, d, "i8042 command");
 	if (ret) {
-		pr_err("i8042: port %#x is taken", I8042_PORT_CMD);
+		pr_err("i8042: port %#x is taken", PORT_I8042_CMD);
 		goto err_unreg;
 	}
 	d->ic = (struct input_consumer){
@@ -1127,7 +1127,7 @@ static int i8042__dev_init(struct vm *vm)
 	return 0;
 
 err_unreg:
-	bus__unregister(&vm->pio, I8042_PORT_DATA, d);
+	bus__unregister(&vm->pio, PORT_I8042_DATA, d);
 err_free:
 	pthread_mutex_destroy(&d->s.lock);
 	free(d);
@@ -1141,8 +1141,8 @@ static void i8042__dev_exit(struct vm *vm)
 	if (!d)
 		return;
 	input__unregister(&d->ic);
-	bus__unregister(&vm->pio, I8042_PORT_CMD, d);
-	bus__unregister(&vm->pio, I8042_PORT_DATA, d);
+	bus__unregister(&vm->pio, PORT_I8042_CMD, d);
+	bus__unregister(&vm->pio, PORT_I8042_DATA, d);
 	vm__remove_device(vm, &d->vd);
 	input__set_leds(0);
 	the_i8042 = NULL;

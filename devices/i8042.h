@@ -2,6 +2,7 @@
 #ifndef DPVM_I8042_H
 #define DPVM_I8042_H
 
+#include "vmm/layout.h"
 #include "vmm/types.h"
 
 #include <pthread.h>
@@ -39,10 +40,6 @@
  * One lock serialises vCPU threads (port I/O) and the console's thread
  * (input); nothing under it blocks.
  */
-#define I8042_PORT_DATA		0x60
-#define I8042_PORT_CMD		0x64
-#define I8042_IRQ_KBD		1
-#define I8042_IRQ_AUX		12
 
 /* status register (port 0x64, read) */
 #define I8042_STR_OBF		0x01	/* output buffer full */
@@ -158,7 +155,7 @@ struct i8042 {
 
 /* power-on state; also the state after a VM reset */
 void i8042__init_regs(struct i8042 *s);
-/* port access: port is I8042_PORT_DATA or I8042_PORT_CMD */
+/* port access: port is PORT_I8042_DATA or PORT_I8042_CMD */
 u8 i8042__read(struct i8042 *s, u16 port);
 void i8042__write(struct i8042 *s, u16 port, u8 val);
 

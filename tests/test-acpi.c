@@ -408,6 +408,8 @@ static void check_dsdt(const struct tables *t, const struct acpi_layout *l)
 				       0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66 };
 	static const u8 rtc_id[] = { 0x0c, 0x41, 0xd0, 0x0b, 0x00 };	/* EisaId PNP0B00 */
 	static const u8 kbd_id[] = { 0x0c, 0x41, 0xd0, 0x03, 0x03 };	/* EisaId PNP0303 */
+	static const u8 mouse_id[] = { 0x0c, 0x41, 0xd0, 0x0f, 0x13 };	/* EisaId PNP0F13 */
+	static const u8 irq12[] = { 0x22, 0x00, 0x10 };	/* IRQNoFlags (12) */
 	u8 dword_mem[26] = { 0x87, 0x17, 0x00, 0x00, 0x0c, 0x03 };
 	u8 qword_mem[46] = { 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x03 };
 	u8 ecam[12] = { 0x86, 0x09, 0x00, 0x01 };
@@ -449,6 +451,9 @@ static void check_dsdt(const struct tables *t, const struct acpi_layout *l)
 	assert_int_equal(!!find(aml, len, "QEMU0001", 8), l->has_pvpanic);
 	assert_int_equal(!!find(aml, len, rtc_id, sizeof(rtc_id)), l->has_rtc);
 	assert_int_equal(!!find(aml, len, kbd_id, sizeof(kbd_id)), l->has_i8042);
+	/* with the keyboard, the PS/2 mouse on the aux port (IRQ 12) */
+	assert_int_equal(!!find(aml, len, mouse_id, sizeof(mouse_id)), l->has_i8042);
+	assert_int_equal(!!find(aml, len, irq12, sizeof(irq12)), l->has_i8042);
 	assert_int_equal(!!find(aml, len, "\x47\x01\x64\x00\x64\x00\x01\x01", 8), l->has_i8042);
 }
 

@@ -26,8 +26,8 @@
 #include "fuzz/fuzz-i8042.c"
 #undef LLVMFuzzerTestOneInput
 
-#define DATA	I8042_PORT_DATA
-#define CMDP	I8042_PORT_CMD
+#define DATA	PORT_I8042_DATA
+#define CMDP	PORT_I8042_CMD
 
 static struct i8042 s;
 static int line[16];		/* the interrupt lines as last driven */
@@ -37,7 +37,7 @@ static int leds_seen = -1;
 
 static void fake_set_irq(struct i8042 *dev __unused, unsigned int irq, int level)
 {
-	assert_true(irq == I8042_IRQ_KBD || irq == I8042_IRQ_AUX);
+	assert_true(irq == IRQ_I8042_KBD || irq == IRQ_I8042_AUX);
 	assert_int_not_equal(level, line[irq]);	/* only changes are driven */
 	edges[irq] += level && !line[irq];
 	line[irq] = level;
@@ -194,13 +194,13 @@ static u8 linux_i8042_probe(void)
 	c &= ~I8042_CTR_AUXDIS;			/* i8042_enable_aux_port */
 	c |= I8042_CTR_AUXINT;
 	write_ctr(c);
-	edges[I8042_IRQ_AUX] = 0;
+	edges[IRQ_I8042_AUX] = 0;
 	cmd(0xd3);				/* AUX_LOOP & 0xf0ff: no read back */
 	data(0xa5);
-	assert_int_equal(edges[I8042_IRQ_AUX], 1);	/* i8042_aux_test_irq runs */
-	assert_int_equal(line[I8042_IRQ_KBD], 0);
+	assert_int_equal(edges[IRQ_I8042_AUX], 1);	/* i8042_aux_test_irq runs */
+	assert_int_equal(line[IRQ_I8042_KBD], 0);
 	assert_int_equal(rd(true), 0xa5);
-	assert_int_equal(line[I8042_IRQ_AUX], 0);
+	assert_int_equal(line[IRQ_I8042_AUX], 0);
 	c |= I8042_CTR_AUXDIS;			/* "Disable the interface" */
 	c &= ~I8042_CTR_AUXINT;
 	write_ctr(c);
@@ -227,10 +227,10 @@ static u8 linux_i8042_probe(void)
 /* a keyboard command as libps2 sends it: the byte, then ACK by IRQ 1 */
 static void kbd(u8 v)
 {
-	unsigned int e = edges[I8042_IRQ_KBD];
+	unsigned int e = edges[IRQ_I8042_KBD];
 
 	data(v);
-	assert_int_equal(edges[I8042_IRQ_KBD], e + 1);
+	assert_int_equal(edges[IRQ_I8042_KBD], e + 1);
 }
 
 /* atkbd_connect with a translating controller: atkbd_probe (GETID,
@@ -260,8 +260,8 @@ static void test_power_on(void **state __unused)
 
 	assert_int_equal(st, I8042_STR_SYS | I8042_STR_CMD | I8042_STR_UNLOCKED);
 	assert_int_equal(read_ctr(), I8042_CTR_POWERON);
-	assert_int_equal(line[I8042_IRQ_KBD], 0);
-	assert_int_equal(line[I8042_IRQ_AUX], 0);
+	assert_int_equal(line[IRQ_I8042_KBD], 0);
+	assert_int_equal(line[IRQ_I8042_AUX], 0);
 	/* the status byte's bit 3 follows the last port written */
 	write_ctr(I8042_CTR_POWERON);
 	assert_int_equal(status() & I8042_STR_CMD, 0);
@@ -277,17 +277,17 @@ static void test_linux_probe_translated(void **state __unused)
 	assert_true(s.r.kbd.scanning);
 
 	/* typing: 'a' and Up arrow arrive as set 1, one IRQ 1 per byte */
-	edges[I8042_IRQ_KBD] = 0;
+	edges[IRQ_I8042_KBD] = 0;
 	assert_true(i8042__key(&s, KEY_A, true));
-	assert_true(line[I8042_IRQ_KBD]);
+	assert_true(line[IRQ_I8042_KBD]);
 	expect(false, 0x1e);
 	assert_true(i8042__key(&s, KEY_A, false));
 	expect(false, 0x9e);
 	assert_true(i8042__key(&s, KEY_UP, true));
 	assert_true(i8042__key(&s, KEY_UP, false));
 	expect(false, 0xe0, 0x48, 0xe0, 0xc8);
-	assert_int_equal(edges[I8042_IRQ_KBD], 6);
-	assert_int_equal(line[I8042_IRQ_KBD], 0);
+	assert_int_equal(edges[IRQ_I8042_KBD], 6);
+	assert_int_equal(line[IRQ_I8042_KBD], 0);
 
 	/* Pause: set 2's E1 14 77 E1 F0 14 F0 77 becomes set 1's sequence */
 	assert_true(i8042__key(&s, KEY_PAUSE, true));
@@ -412,10 +412,10 @@ static void test_psmouse_probe(void **state __unused)
 	expect(true, 0xfa, 0x20, 0x03, 0x64);
 
 	/* movement: 4-byte packets with the wheel, by IRQ 12 */
-	edges[I8042_IRQ_AUX] = 0;
+	edges[IRQ_I8042_AUX] = 0;
 	assert_true(i8042__mouse(&s, 5, -3, 1, I8042_BTN_LEFT));
 	expect(true, 0x09 | 0x20, 0x05, 0xfd, 0x01);
-	assert_int_equal(edges[I8042_IRQ_AUX], 4);
+	assert_int_equal(edges[IRQ_I8042_AUX], 4);
 	/* a long move is split; sign bits and buttons in every packet */
 	assert_true(i8042__mouse(&s, -300, 0, 0, I8042_BTN_RIGHT));
 	expect(true, 0x0a | 0x10, 0x00, 0x00, 0x00, 0x0a | 0x10, 0xd4, 0x00, 0x00);
@@ -601,9 +601,9 @@ static void test_controller_commands(void **state __unused)
 	/* write the keyboard's output buffer: IRQ 1, not aux */
 	cmd(0xd2);
 	data(0x77);
-	assert_int_equal(line[I8042_IRQ_KBD], 1);
+	assert_int_equal(line[IRQ_I8042_KBD], 1);
 	expect(false, 0x77);
-	assert_int_equal(line[I8042_IRQ_KBD], 0);
+	assert_int_equal(line[IRQ_I8042_KBD], 0);
 	/* disabling the keyboard interface holds its bytes back */
 	cmd(0xad);
 	assert_true(read_ctr() & I8042_CTR_KBDDIS);
@@ -613,11 +613,11 @@ static void test_controller_commands(void **state __unused)
 	expect(false, 0x2d);
 	/* the interrupt follows the command byte's enable bit */
 	assert_true(i8042__key(&s, KEY_X, false));
-	assert_int_equal(line[I8042_IRQ_KBD], 1);
+	assert_int_equal(line[IRQ_I8042_KBD], 1);
 	write_ctr(I8042_CTR_POWERON & ~I8042_CTR_KBDINT);
-	assert_int_equal(line[I8042_IRQ_KBD], 0);
+	assert_int_equal(line[IRQ_I8042_KBD], 0);
 	write_ctr(I8042_CTR_POWERON);
-	assert_int_equal(line[I8042_IRQ_KBD], 1);
+	assert_int_equal(line[IRQ_I8042_KBD], 1);
 	expect(false, 0xad);
 	/* an unknown controller command changes nothing */
 	cmd(0xb7);

@@ -33,10 +33,6 @@
 /* xAPIC ids and ACPI processor UIDs are 8 bits; 0xff means "all" */
 #define ACPI_MAX_CPUS		255
 
-/* legacy devices the DSDT describes when dpvm emulates them */
-#define I8042_DATA_PORT		0x60
-#define I8042_CMD_PORT		0x64
-#define IRQ_I8042_KBD		1
 
 struct acpi_rsdp {
 	char signature[8];
@@ -421,9 +417,19 @@ static void dsdt_devices(struct aml *a, const struct acpi_layout *l)
 		aml__eisaid(a, "PNP0303");	/* IBM enhanced keyboard (8042) */
 		aml__name(a, "_CRS");
 		aml__resources(a);
-		aml__res_io(a, I8042_DATA_PORT, 1);
-		aml__res_io(a, I8042_CMD_PORT, 1);
+		aml__res_io(a, PORT_I8042_DATA, 1);
+		aml__res_io(a, PORT_I8042_CMD, 1);
 		aml__res_irq_noflags(a, IRQ_I8042_KBD);
+		aml__end(a);
+		aml__end(a);
+		/* the PS/2 mouse on the 8042's aux port: without it Linux takes the
+		 * aux port for disabled and never probes the mouse */
+		aml__device(a, "PS2M");
+		aml__name(a, "_HID");
+		aml__eisaid(a, "PNP0F13");	/* PS/2 mouse */
+		aml__name(a, "_CRS");
+		aml__resources(a);
+		aml__res_irq_noflags(a, IRQ_I8042_AUX);
 		aml__end(a);
 		aml__end(a);
 	}
@@ -724,7 +730,7 @@ int acpi__setup(struct vm *vm, u64 *rsdp)
 		.ecam_end_bus = PCI_LAST_BUS,
 		.has_pvpanic = pio_claimed(vm, PORT_PVPANIC),
 		.has_rtc = pio_claimed(vm, PORT_RTC),
-		.has_i8042 = pio_claimed(vm, I8042_DATA_PORT) && pio_claimed(vm, I8042_CMD_PORT),
+		.has_i8042 = pio_claimed(vm, PORT_I8042_DATA) && pio_claimed(vm, PORT_I8042_CMD),
 	};
 	u8 *p = mem__gpa_to_hva(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);
 	long n;

@@ -56,11 +56,15 @@
 #define IOAPIC_NR_PINS		24
 
 /* legacy ISA interrupts */
+#define IRQ_I8042_KBD		1
 #define IRQ_COM1		4
 #define IRQ_ACPI_SCI		9
 #define IRQ_RTC			8
+#define IRQ_I8042_AUX		12
 
 /* fixed I/O ports */
+#define PORT_I8042_DATA		0x60
+#define PORT_I8042_CMD		0x64
 #define PORT_COM1		0x3f8
 #define PORT_RTC		0x70  /* index; 0x71 is data */
 #define PORT_PVPANIC		0x505

@@ -20,9 +20,8 @@
 #   6. `ctl sendkey ctrl-alt-delete`: busybox init's ctrlaltdel action
 #      reboots, the kernel (reboot=k) pulses the 8042's reset line, dpvm
 #      restarts the VM in place: the ready marker a second time
-#   7. the PS/2 mouse with Linux's psmouse, in a second guest booted with
-#      i8042.nopnp (dpvm's ACPI tables list no aux port, PNP0F13, so Linux
-#      skips it otherwise): "RIG-CONSOLE[T]: POINT": the outer host moves
+#   7. the PS/2 mouse (ACPI PNP0F13 on IRQ 12) with Linux's psmouse and
+#      default options, in a second guest: "RIG-CONSOLE[T]: POINT": the outer host moves
 #      and clicks TigerVNC's pointer; the guest's pointer events
 #      (RIG-CONSOLE[T]-POINTER) for it to compare
 . /rig/lib.sh
@@ -133,7 +132,7 @@ st=$(vm_wait_exit con 60)
 
 # 7. the mouse
 vm_start mo --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --no-default-cmdline \
-	--cmdline "$CMDLINE i8042.nopnp" --mem 512M --vnc 0.0.0.0:5900 --vnc-password-file /tmp/vncpw
+	--cmdline "$CMDLINE" --mem 512M --vnc 0.0.0.0:5900 --vnc-password-file /tmp/vncpw
 vm_wait mo DPVM-GUEST-READY 240
 mice=$(vm_cmd mo 'cat /sys/class/input/input*/name | grep -i mouse') || rig_fail "mo: no mouse in the guest"
 rig_log "mo: the guest's mouse: $mice"

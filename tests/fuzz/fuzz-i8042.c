@@ -19,7 +19,7 @@ static unsigned int fz_resets;
 
 static void fz_set_irq(struct i8042 *s __unused, unsigned int irq, int level)
 {
-	if (irq != I8042_IRQ_KBD && irq != I8042_IRQ_AUX)
+	if (irq != IRQ_I8042_KBD && irq != IRQ_I8042_AUX)
 		abort();
 	if (fz_lines[irq] == level)	/* only changes are driven */
 		abort();
@@ -40,9 +40,9 @@ static void fz_check(const struct i8042 *s)
 	    r->cq_count > I8042_CTRL_QUEUE_SIZE || r->kbd.set < 1 || r->kbd.set > 3 ||
 	    (r->mouse.id != 0 && r->mouse.id != 3 && r->mouse.id != 4))
 		abort();
-	if (fz_lines[I8042_IRQ_KBD] != (r->obuf_full && !r->obuf_aux && (r->ctr & I8042_CTR_KBDINT)))
+	if (fz_lines[IRQ_I8042_KBD] != (r->obuf_full && !r->obuf_aux && (r->ctr & I8042_CTR_KBDINT)))
 		abort();
-	if (fz_lines[I8042_IRQ_AUX] != (r->obuf_full && r->obuf_aux && (r->ctr & I8042_CTR_AUXINT)))
+	if (fz_lines[IRQ_I8042_AUX] != (r->obuf_full && r->obuf_aux && (r->ctr & I8042_CTR_AUXINT)))
 		abort();
 }
 
@@ -66,17 +66,17 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 		switch (op % 8) {
 		case 0:
-			i8042__write(&s, I8042_PORT_DATA, v);
+			i8042__write(&s, PORT_I8042_DATA, v);
 			break;
 		case 1:
-			i8042__write(&s, I8042_PORT_CMD, v);
+			i8042__write(&s, PORT_I8042_CMD, v);
 			break;
 		case 2:
 		case 3:
-			i8042__read(&s, I8042_PORT_DATA);
+			i8042__read(&s, PORT_I8042_DATA);
 			break;
 		case 4:
-			i8042__read(&s, I8042_PORT_CMD);
+			i8042__read(&s, PORT_I8042_CMD);
 			break;
 		case 5:
 			i8042__key(&s, keymap__key_at(v % keymap__nr_keys()), op & 0x80);

@@ -17,9 +17,8 @@
 #     after `ctl sendkey caps_lock`; `ctl type` arrives as key events
 #   - `ctl sendkey ctrl-alt-delete` reboots the guest through the 8042's
 #     reset line
-#   - TigerVNC's pointer moves and clicks: Linux's psmouse (with
-#     i8042.nopnp: the ACPI tables list no aux port yet) reads the exact
-#     relative motion and buttons
+#   - TigerVNC's pointer moves and clicks: Linux's psmouse, with default
+#     options, reads the exact relative motion and buttons
 . "$(dirname "$0")/../lib.sh"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found; run scripts/install-deps"
 for c in Xvfb xtigervncviewer xdotool vncsnapshot vncpasswd; do
