@@ -25,15 +25,8 @@ struct display *display__get(void)
 
 static int set_slot(struct display *d, bool log)
 {
-	struct kvm_userspace_memory_region r = {
-		.slot = d->slot,
-		.flags = log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		.guest_phys_addr = d->gpa,
-		.memory_size = d->size,
-		.userspace_addr = (u64)(uintptr_t)d->fb,
-	};
-
-	return vm__ioctl(d->vm, KVM_SET_USER_MEMORY_REGION, &r);
+	return mem__set_slot(d->vm, d->slot, d->gpa, d->size, d->fb,
+			     log ? KVM_MEM_LOG_DIRTY_PAGES : 0);
 }
 
 int display__create(struct vm *vm, unsigned int width, unsigned int height,
@@ -105,13 +98,9 @@ err_free:
 
 void display__destroy(struct display *d)
 {
-	struct kvm_userspace_memory_region r;
-
 	if (!d)
 		return;
-	r = (struct kvm_userspace_memory_region){ .slot = d->slot };
-	/* a slot of size 0 is deleted */
-	vm__ioctl(d->vm, KVM_SET_USER_MEMORY_REGION, &r);
+	mem__set_slot(d->vm, d->slot, 0, 0, NULL, 0);	/* size 0 deletes the slot */
 	munmap(d->fb, d->size);
 	free(d->bitmap);
 	free(d->shadow);

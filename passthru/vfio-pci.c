@@ -410,13 +410,13 @@ static int passthru_bar_activate(struct pci_dev *d, int bar, u64 addr)
 
 	for (unsigned int a = 0; a < b->nr_areas && b->map; a++) {
 		ret = mem__set_slot(p->vm, b->areas[a].slot, addr + b->areas[a].offset,
-				    b->areas[a].size, (u8 *)b->map + b->areas[a].offset, false);
+				    b->areas[a].size, (u8 *)b->map + b->areas[a].offset, 0);
 		if (ret) {
 			pr_warn_guest("%s: BAR %d at %#llx cannot be mapped (%s); it overlaps RAM or another BAR",
 				      p->bdf, bar, (unsigned long long)addr, strerror(-ret));
 			while (a--)
 				mem__set_slot(p->vm, b->areas[a].slot, addr + b->areas[a].offset,
-					      0, NULL, false);
+					      0, NULL, 0);
 			return ret;
 		}
 	}
@@ -425,8 +425,7 @@ static int passthru_bar_activate(struct pci_dev *d, int bar, u64 addr)
 			    &bar_ops[bar], p, p->bdf);
 	if (ret) {
 		for (unsigned int a = 0; a < b->nr_areas && b->map; a++)
-			mem__set_slot(p->vm, b->areas[a].slot, addr + b->areas[a].offset, 0, NULL,
-				      false);
+			mem__set_slot(p->vm, b->areas[a].slot, addr + b->areas[a].offset, 0, NULL, 0);
 	}
 	return ret;
 }
@@ -438,7 +437,7 @@ static void passthru_bar_deactivate(struct pci_dev *d, int bar, u64 addr)
 
 	bus__unregister(d->bars[bar].io ? &p->vm->pio : &p->vm->mmio, addr, p);
 	for (unsigned int a = 0; a < b->nr_areas && b->map; a++)
-		mem__set_slot(p->vm, b->areas[a].slot, addr + b->areas[a].offset, 0, NULL, false);
+		mem__set_slot(p->vm, b->areas[a].slot, addr + b->areas[a].offset, 0, NULL, 0);
 }
 
 /* the mmap-able areas of a region: sparse areas if the kernel lists them */

@@ -197,11 +197,11 @@ static int mem__reserve(struct guest_mem *mem)
 }
 
 int mem__set_slot(struct vm *vm, unsigned int slot, u64 gpa, u64 size, void *hva,
-		  bool readonly)
+		  u32 flags)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
-		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (u64)(uintptr_t)hva,
@@ -301,7 +301,7 @@ static int mem__init(struct vm *vm)
 	for (unsigned int i = 0; i < mem->nr_regions; i++) {
 		struct mem_region *r = &mem->regions[i];
 
-		ret = mem__set_slot(vm, r->slot, r->gpa, r->size, r->hva, false);
+		ret = mem__set_slot(vm, r->slot, r->gpa, r->size, r->hva, 0);
 		if (ret) {
 			pr_err("guest RAM: KVM_SET_USER_MEMORY_REGION failed: %s", strerror(-ret));
 			goto err_unmap;

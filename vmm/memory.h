@@ -65,7 +65,9 @@ int mem__check_host(u64 size, bool hugepages, bool reserve_full);
 
 /* a free KVM slot number for a device region (passthrough BARs) */
 int mem__alloc_slot(struct vm *vm);
+/* (re)define KVM slot `slot`; flags: KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES;
+ * size 0 deletes it */
 int mem__set_slot(struct vm *vm, unsigned int slot, u64 gpa, u64 size, void *hva,
-		  bool readonly);
+		  u32 flags);
 
 #endif

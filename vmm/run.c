@@ -62,6 +62,29 @@ static const char usage_tail[] =
 "  dpvm run -k test.elf --exit-port 0xf4 --console file:log.txt\n"
 "  dpvm run --config vm.json --mem 2G\n";
 
+/* words of s from column col, breaking lines before width */
+static void print_wrapped(FILE *f, const char *s, int col, int width)
+{
+	int x = col;
+
+	while (*s) {
+		int n = strcspn(s, " ");
+
+		if (x > col && x + 1 + n > width) {
+			fprintf(f, "\n%*s", col, "");
+			x = col;
+		} else if (x > col) {
+			fputc(' ', f);
+			x++;
+		}
+		fprintf(f, "%.*s", n, s);
+		x += n;
+		s += n;
+		s += strspn(s, " ");
+	}
+	fputc('\n', f);
+}
+
 static void usage(FILE *f)
 {
 	fputs(usage_head, f);
@@ -71,7 +94,13 @@ static void usage(FILE *f)
 		if (!t->flag)
 			continue;
 		snprintf(opt, sizeof(opt), "--%s %s", t->flag, t->flag_arg);
-		fprintf(f, "      %-19s%s\n", opt, t->flag_help);
+		/* as the fixed options: a long option has its help on the next
+		 * line, and the help is wrapped at 80 columns in column 27 */
+		if (strlen(opt) <= 20)
+			fprintf(f, "      %-20s ", opt);
+		else
+			fprintf(f, "      %s\n%27s", opt, "");
+		print_wrapped(f, t->flag_help, 27, 80);
 	}
 	fputs(usage_tail, f);
 }

@@ -745,8 +745,8 @@ static struct device_type vnc_type = {
 	.flag = "vnc",
 	.flag_arg = "ADDR:PORT[,size=WxH]",
 	/* the option is wider than run's help column: the text on its own lines */
-	.flag_help = "\n                           a VNC console with the guest's screen, keyboard and\n"
-		     "                           mouse (ADDR 127.0.0.1 if empty; size 1024x768)",
+	.flag_help = "a VNC console with the guest's screen, keyboard and mouse "
+		     "(ADDR 127.0.0.1 if empty; size 1024x768)",
 	.from_flag = vnc_from_flag,
 };
 device_type_register(vnc_type);
@@ -758,8 +758,7 @@ static struct device_type vnc_password_type = {
 	.release = vnc_release,
 	.flag = "vnc-password-file",
 	.flag_arg = "FILE",
-	.flag_help = "\n                           the --vnc console's password: FILE's first line\n"
-		     "                           (at most 8 characters)",
+	.flag_help = "the --vnc console's password: FILE's first line (at most 8 characters)",
 	.from_flag = vnc_password_from_flag,
 };
 device_type_register(vnc_password_type);
