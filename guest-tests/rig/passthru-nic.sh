@@ -1,6 +1,6 @@
 # Scenario "passthru-nic" (tests/rig/passthru-nic.sh): an e1000e alone behind
 # its own PCIe root port, assigned to a nested guest whose own e1000e driver
-# binds, uses MSI-X and exchanges traffic with a second e1000e that the inner
+# binds, reads its expansion ROM, uses MSI-X and exchanges traffic with a second e1000e that the inner
 # host keeps (QEMU joins the two with a hub: nothing leaves QEMU).  At
 # power-off dpvm resets the function before releasing it (a secondary bus
 # reset: the function has no FLR and is alone on its bus): bus mastering and
@@ -60,6 +60,9 @@ st=$(vm_wait_exit nic 60)
 out=$(vm_out nic | tr -d '\r')
 echo "$out" | grep -q '^DPVM-TEST-EXIT nic 0$' || rig_fail "nic: the guest's test failed: $(echo "$out" | grep -B2 DPVM-TEST-EXIT | head -n 2)"
 [ "$st" = 0 ] || rig_fail "nic: dpvm exited with status $st"
+rom=$(echo "$out" | sed -n 's/^nic rom //p')
+rig_log "nic: the guest read its expansion ROM: $rom"
+case $rom in 55aa\ *) ;; *) rig_fail "nic: the expansion ROM does not start with 55 aa: '$rom'" ;; esac
 echo "$out" | grep '^nic irq' >/tmp/irqs
 rig_log "guest interrupts: $(tr '\n' ';' </tmp/irqs)"
 grep -q 'MSI-X\|PCI-MSIX\|MSIX' /tmp/irqs || grep -q 'PCI-MSI' /tmp/irqs ||

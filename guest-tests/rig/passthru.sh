@@ -10,7 +10,8 @@
 #   - a DMA to an address that is not guest RAM is blocked by the IOMMU (a
 #     DMAR fault in the inner host's log); dpvm and the guest keep running
 #   - after kill -9 of dpvm the kernel releases the device and a new VM can
-#     take it
+#     take it; it works again after a guest reboot (reset, then restart);
+#     `ctl quit` and SIGTERM release it
 . /rig/lib.sh
 
 bdf=
@@ -41,9 +42,8 @@ rig_log "without allow-no-reset: $(cat /tmp/err)"
 grep -q 'allow-no-reset' /tmp/err || rig_fail "the refusal does not name allow-no-reset: $(cat /tmp/err)"
 
 # the guest drives the device: INTx, then MSI
-GUEST_CMDLINE="$GUEST_CMDLINE dpvm.test=edu"
 vm_guest pt --mem 512M --mem-reserve full --passthru "$bdf,allow-no-reset"
-vm_wait pt "DPVM-TEST-START edu" 240
+vm_wait pt DPVM-GUEST-READY 240
 
 # while it runs: a second VM cannot take the device, and the VM refuses snapshots
 if dpvm run --name second --kernel "$GUEST_KERNEL" --mem-reserve full \
@@ -60,11 +60,9 @@ rig_log "snapshot: $(cat /tmp/err)"
 dpvm ctl --json pt status >/tmp/status || rig_fail "ctl status failed"
 grep -q '"host":"'"$bdf"'"' /tmp/status || rig_fail "ctl status does not list $bdf: $(cat /tmp/status)"
 
-vm_wait pt "DPVM-TEST-EXIT edu" 240
+out=$(vm_cmd pt 'sh /tests/edu.sh' 180) || rig_fail "pt: the guest's edu test failed: $(echo "$out" | grep -E 'edu-test: FAIL|^no edu|failed' | head -n 1)"
+vm_send pt poweroff
 st=$(vm_wait_exit pt 60)
-out=$(vm_out pt | tr -d '\r')
-echo "$out" | grep -q '^DPVM-TEST-EXIT edu 0$' ||
-	rig_fail "pt: the guest's edu test failed: $(echo "$out" | grep -E 'edu-test: FAIL|^no edu|failed' | head -n 1)"
 [ "$st" = 0 ] || rig_fail "pt: dpvm exited with status $st after the guest powered off"
 for mode in intx msi; do
 	n=$(echo "$out" | sed -n "s/^edu $mode irqs \([0-9]*\).*/\1/p")
@@ -72,7 +70,7 @@ for mode in intx msi; do
 	rig_log "pt: $mode: $n interrupts ($(echo "$out" | sed -n "s/^edu $mode irqs [0-9]* //p"))"
 done
 echo "$out" | grep -q 'MSI' || rig_fail "pt: /proc/interrupts shows no MSI for edu_test"
-echo "$out" | grep -q 'released to the host' || rig_fail "pt: dpvm did not say it released $bdf"
+vm_out pt | grep -q 'released to the host' || rig_fail "pt: dpvm did not say it released $bdf"
 [ "$(basename "$(readlink "/sys/bus/pci/devices/$bdf/driver")")" = vfio-pci ] ||
 	rig_fail "$bdf left vfio-pci after the VM"
 
@@ -95,11 +93,34 @@ vm_guest k9 --mem 256M --mem-reserve full --passthru "$bdf,allow-no-reset"
 vm_wait k9 DPVM-GUEST-READY 240
 kill -KILL "$(cat /tmp/vm-k9/pid)"
 vm_wait_exit k9 30 >/dev/null
+
+# the device works in the next VM, and again after a guest reboot (dpvm
+# resets it, then restarts the guest); `ctl quit` releases it
 vm_guest again --mem 256M --mem-reserve full --passthru "$bdf,allow-no-reset"
 vm_wait again DPVM-GUEST-READY 240
-vm_send again poweroff
+rig_log "after kill -9 the device was claimed again"
+vm_cmd again 'sh /tests/edu.sh >/tmp/edu.log 2>&1; grep -c "edu-test: PASS" /tmp/edu.log' 120 >/tmp/n ||
+	rig_fail "again: the edu test failed in the VM after kill -9"
+[ "$(cat /tmp/n)" = 2 ] || rig_fail "again: the edu test passed $(cat /tmp/n) times of 2"
+vm_send again reboot
+vm_wait_count again DPVM-GUEST-READY 2 240
+vm_cmd again 'sh /tests/edu.sh >/tmp/edu.log 2>&1; grep -c "edu-test: PASS" /tmp/edu.log' 120 >/tmp/n ||
+	rig_fail "again: the edu test failed after the guest rebooted"
+[ "$(cat /tmp/n)" = 2 ] || rig_fail "again: after the reboot the edu test passed $(cat /tmp/n) times of 2"
+vm_out again | grep -q "at guest reset" || rig_fail "again: no reset of $bdf at the guest's reboot"
+dpvm ctl again quit || rig_fail "ctl quit failed"
 st=$(vm_wait_exit again 60)
-[ "$st" = 0 ] || rig_fail "again: dpvm exited with status $st"
-rig_log "after kill -9 the device was claimed again and released"
+[ "$st" = 0 ] || rig_fail "again: dpvm exited with status $st after ctl quit"
+vm_out again | grep -q "released to the host" || rig_fail "again: $bdf was not released after ctl quit"
+rig_log "after a guest reboot the device worked again; ctl quit released it"
+
+# SIGTERM: the guest powers off through ACPI, dpvm releases the device
+vm_guest term --mem 256M --mem-reserve full --passthru "$bdf,allow-no-reset"
+vm_wait term DPVM-GUEST-READY 240
+kill -TERM "$(cat /tmp/vm-term/pid)"
+st=$(vm_wait_exit term 90)
+[ "$st" = 0 ] || rig_fail "term: dpvm exited with status $st after SIGTERM (the guest should power off)"
+vm_out term | grep -q "released to the host" || rig_fail "term: $bdf was not released after SIGTERM"
+rig_log "SIGTERM: the guest powered off and the device was released"
 
 dpvm host passthru disable "$bdf" || rig_fail "dpvm host passthru disable $bdf failed"

@@ -3,6 +3,7 @@
 # dpvm, driven by the guest's own e1000e driver.  Takes nic.ip=A.B.C.D and
 # nic.peer=A.B.C.D from the kernel command line; prints
 #   nic IFACE DRIVER
+#   nic rom SIGNATURE SIZE   the first two bytes of the expansion ROM (55aa)
 #   nic ping ok N            after pinging the peer (the inner host's NIC)
 #   nic irq NAME COUNT TYPE  the driver's interrupts from /proc/interrupts
 # then stays up 20 s so that the peer can ping it.
@@ -13,6 +14,13 @@ for i in /sys/class/net/*; do
 done
 [ -n "$ifc" ] || { echo "no e1000e interface"; ls /sys/class/net; exit 1; }
 echo "nic $ifc e1000e"
+# the expansion ROM (iPXE's, from QEMU) reads through the ROM BAR
+rom=/sys/class/net/$ifc/device/rom
+if [ -e "$rom" ]; then
+	echo 1 >"$rom"
+	echo "nic rom $(head -c 2 "$rom" | od -An -tx1 | tr -d ' \n') $(wc -c <"$rom")"
+	echo 0 >"$rom"
+fi
 ip link set "$ifc" up && ip addr add "$ip/24" dev "$ifc" || exit 1
 # the link comes up after autonegotiation
 for n in 1 2 3 4 5 6 7 8 9 10; do
