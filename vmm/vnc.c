@@ -439,6 +439,8 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 	input__key(&c->src, key, down);
 }
 
+void (*vnc__pointer_hook)(struct input_source *src, const struct input_pointer *p);
+
 static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 {
 	struct vnc_client *c = cl->clientData;
@@ -464,7 +466,10 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 		p.buttons |= INPUT_BTN_RIGHT;
 	p.wheel = !!(pressed & 8) - !!(pressed & 16);
 	c->buttons = mask;
-	input__pointer(&c->src, &p);
+	if (vnc__pointer_hook)
+		vnc__pointer_hook(&c->src, &p);
+	else
+		input__pointer(&c->src, &p);
 }
 
 static void on_cut_text(char *str __unused, int len, rfbClientPtr cl)

@@ -36,6 +36,15 @@ int vnc__parse_listen(const char *s, struct vnc_listen *out, char *err, size_t e
 /* "1024x768": 0, or -1 with a message in err */
 int vnc__parse_size(const char *s, unsigned int *w, unsigned int *h, char *err, size_t errlen);
 
+/*
+ * Where the viewers' pointer events go: NULL (the default) is the input
+ * layer, every consumer (the PS/2 mouse); --vnc-input usb sets it to the
+ * USB tablet's (devices/usb-hid.c).
+ */
+struct input_source;
+struct input_pointer;
+extern void (*vnc__pointer_hook)(struct input_source *src, const struct input_pointer *p);
+
 /* a VNC password file's first line: 0, or -1 with a message in err */
 #define VNC_PASSWORD_MAX	8	/* VNC authentication uses 8 bytes */
 int vnc__parse_password(const char *buf, size_t len, char *pw, char *err, size_t errlen);
