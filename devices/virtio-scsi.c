@@ -858,13 +858,13 @@ static struct vscsi *find_controller(struct vm *vm)
 }
 
 struct scsi_entry;
-static void entry_address(struct device_config *dc, int *target, u32 *max_sectors);
+static void entry_address(struct device_config *dc, int *target, u32 *max_sectors, u32 *max_segs);
 
 static struct vscsi *get_controller(struct vm *vm)
 {
 	struct vscsi *vs = find_controller(vm);
 	unsigned int maxt = 0, nq;
-	u32 max_sectors = MAX_SECTORS_DEFAULT;
+	u32 max_sectors = MAX_SECTORS_DEFAULT, seg_max = QUEUE_SIZE - 2;
 	int ret;
 
 	if (vs)
@@ -879,14 +879,14 @@ static struct vscsi *get_controller(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg->nr_devices; i++) {
 		int t = -1;
 
-		entry_address(&vm->cfg->devices[i], &t, &max_sectors);
+		entry_address(&vm->cfg->devices[i], &t, &max_sectors, &seg_max);
 		if (t > (int)maxt)
 			maxt = t;
 	}
 	nq = MAX(1u, MIN(vm->cfg->nr_cpus, (unsigned int)MAX_REQ_QUEUES));
 	vs->cfg = (struct vscsi_config){
 		.num_queues = htole32(nq),
-		.seg_max = htole32(QUEUE_SIZE - 2),
+		.seg_max = htole32(seg_max),
 		.max_sectors = htole32(max_sectors),
 		.cmd_per_lun = htole32(CMD_PER_LUN),
 		.event_info_size = htole32(16),
@@ -1066,6 +1066,7 @@ struct scsi_entry {
 	unsigned int workers;
 	unsigned int timeout_ms;
 	u32 max_sectors;		/* of a host LUN, 0 if not one */
+	u32 max_segments;		/* of its host queue, 0 if not known */
 	dev_t dev;			/* the backing, to catch one attached twice */
 	ino_t ino;
 	struct scsi_identity ident;
@@ -1077,7 +1078,7 @@ static bool is_scsi_type(const char *type)
 	return !strcmp(type, "scsi-disk") || !strcmp(type, "scsi-rdm") || !strcmp(type, "scsi-cdrom");
 }
 
-static void entry_address(struct device_config *dc, int *target, u32 *max_sectors)
+static void entry_address(struct device_config *dc, int *target, u32 *max_sectors, u32 *max_segs)
 {
 	struct scsi_entry *e = dc->priv;
 
@@ -1086,6 +1087,38 @@ static void entry_address(struct device_config *dc, int *target, u32 *max_sector
 	*target = e->target;
 	if (e->max_sectors && e->max_sectors < *max_sectors)
 		*max_sectors = e->max_sectors;
+	if (e->max_segments && e->max_segments < *max_segs)
+		*max_segs = e->max_segments;
+}
+
+/* the host queue's max_segments of a SCSI device (sysfs dir), 0 if unknown */
+static u32 host_max_segments(const char *sysdev)
+{
+	char path[PATH_MAX + 160], *line = NULL;
+	struct dirent *de;
+	size_t cap = 0;
+	u32 v = 0;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/block", sysdev);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && de->d_name[0] == '.')
+		;
+	if (de) {
+		snprintf(path, sizeof(path), "%s/block/%.64s/queue/max_segments", sysdev, de->d_name);
+		f = fopen(path, "re");
+		if (f) {
+			if (getline(&line, &cap, f) > 0)
+				v = strtoul(line, NULL, 10);
+			fclose(f);
+		}
+	}
+	closedir(d);
+	free(line);
+	return v;
 }
 
 static int get_uint(json_object *obj, const char *key, const char *where, u64 min, u64 max,
@@ -1362,6 +1395,10 @@ static int validate_backing(struct device_config *dc, struct scsi_entry *e, json
 			 * (an unsigned short) from a block device */
 			if (!ioctl(e->fd, BLKSECTGET, &ms) && ms > 0)
 				e->max_sectors = S_ISCHR(st.st_mode) ? (u32)ms / 512 : (u32)ms;
+			/* a guest request with more segments than the host
+			 * queue takes would be copied through a bounce buffer */
+			if (e->sysdev[0])
+				e->max_segments = host_max_segments(e->sysdev);
 		}
 		break;
 	}
