@@ -8,9 +8,9 @@
 #            scsi-hd and scsi-block on /dev/sdX), if the inner host has QEMU
 #
 # Workloads (fio, libaio, O_DIRECT): 4 KiB random read and write (iodepth 32),
-# 1 MiB sequential read and write (iodepth 8), $BENCH_RUNTIME s each
-# (rig.bench_runtime=S on the kernel command line, default 15).  Every result
-# is one line
+# 1 MiB sequential read and write (iodepth 8), S s each (rig.bench_runtime=S
+# on the kernel command line, default 15), each run N times in a row
+# (rig.bench_runs=N, default 1).  Every result is one line
 #
 #   BENCH <where> <device> <workload> <iops> <KiB/s>
 #
@@ -18,8 +18,12 @@
 . /rig/lib.sh
 
 RT=15
+RUNS=1
 for arg in $(cat /proc/cmdline); do
-	case $arg in rig.bench_runtime=*) RT=${arg#rig.bench_runtime=} ;; esac
+	case $arg in
+	rig.bench_runtime=*) RT=${arg#rig.bench_runtime=} ;;
+	rig.bench_runs=*) RUNS=${arg#rig.bench_runs=} ;;
+	esac
 done
 T=/tools/bin
 
@@ -67,7 +71,9 @@ report() {
 # ---- native ----
 for w in $WORKLOADS; do
 	set -- $(echo "$w" | tr ':' ' ')
-	$T/fio $(fio_args "$1" "$2" "$3" "$sd") 2>/dev/null | report native lun "$1-$2"
+	for i in $(seq 1 "$RUNS"); do
+		$T/fio $(fio_args "$1" "$2" "$3" "$sd") 2>/dev/null | report native lun "$1-$2"
+	done
 done
 
 # ---- dpvm: a scsi-disk on the LUN's block device and a physical RDM ----
@@ -90,8 +96,10 @@ for t in "0 scsi-disk" "1 rdm-physical"; do
 	gdev=$(vm_cmd bench "sh /tests/scsi.sh sd $tgt 0") || rig_fail "bench: no device for target $tgt"
 	for w in $WORKLOADS; do
 		set -- $(echo "$w" | tr ':' ' ')
-		vm_cmd bench "fio $(fio_args "$1" "$2" "$3" "$gdev") 2>/dev/null" $((RT + 120)) |
-			report dpvm "$name" "$1-$2"
+		for i in $(seq 1 "$RUNS"); do
+			vm_cmd bench "fio $(fio_args "$1" "$2" "$3" "$gdev") 2>/dev/null" $((RT + 120)) |
+				report dpvm "$name" "$1-$2"
+		done
 	done
 done
 vm_send bench poweroff
@@ -133,8 +141,10 @@ for t in "0 scsi-hd" "1 scsi-block"; do
 	gdev=$(vm_cmd qemu "sh /tests/scsi.sh sd $tgt 0") || rig_fail "qemu: no device for target $tgt"
 	for w in $WORKLOADS; do
 		set -- $(echo "$w" | tr ':' ' ')
-		vm_cmd qemu "fio $(fio_args "$1" "$2" "$3" "$gdev") 2>/dev/null" $((RT + 120)) |
-			report "qemu" "$name" "$1-$2"
+		for i in $(seq 1 "$RUNS"); do
+			vm_cmd qemu "fio $(fio_args "$1" "$2" "$3" "$gdev") 2>/dev/null" $((RT + 120)) |
+				report qemu "$name" "$1-$2"
+		done
 	done
 done
 vm_send qemu poweroff
