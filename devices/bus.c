@@ -95,7 +95,8 @@ int bus__unregister(struct bus *bus, u64 base, void *dev)
 	return ret;
 }
 
-bool bus__find(struct bus *bus, u64 addr, struct trap *out)
+/* the range holding addr, counted as a hit; false if none */
+static bool lookup(struct bus *bus, u64 addr, struct trap *out, bool count)
 {
 	bool found = false;
 	unsigned int i;
@@ -103,6 +104,8 @@ bool bus__find(struct bus *bus, u64 addr, struct trap *out)
 	pthread_rwlock_rdlock(&bus->lock);
 	i = upper_bound(bus, addr);
 	if (i > 0 && addr - bus->traps[i - 1].base < bus->traps[i - 1].len) {
+		if (count)
+			__atomic_fetch_add(&bus->traps[i - 1].hits, 1, __ATOMIC_RELAXED);
 		*out = bus->traps[i - 1];
 		found = true;
 	}
@@ -110,12 +113,30 @@ bool bus__find(struct bus *bus, u64 addr, struct trap *out)
 	return found;
 }
 
+bool bus__find(struct bus *bus, u64 addr, struct trap *out)
+{
+	return lookup(bus, addr, out, false);
+}
+
+unsigned int bus__snapshot(struct bus *bus, struct trap **out)
+{
+	unsigned int n;
+
+	pthread_rwlock_rdlock(&bus->lock);
+	n = bus->nr;
+	*out = xzalloc((n ? n : 1) * sizeof(**out));
+	memcpy(*out, bus->traps, n * sizeof(**out));
+	pthread_rwlock_unlock(&bus->lock);
+	return n;
+}
+
 bool bus__access(struct bus *bus, u64 addr, void *data, u32 len, bool write)
 {
 	struct trap t;
 
 	/* the whole access must fall inside one range */
-	if (!bus__find(bus, addr, &t) || addr - t.base + len > t.len) {
+	if (!lookup(bus, addr, &t, true) || addr - t.base + len > t.len) {
+		__atomic_fetch_add(&bus->unclaimed, 1, __ATOMIC_RELAXED);
 		if (!write)
 			memset(data, 0xff, len);
 		pr_debug("unclaimed %s %s %#llx len %u", bus->name,

@@ -37,6 +37,7 @@ struct trap {
 	const struct trap_ops *ops;
 	void *dev;
 	const char *name;
+	u64 hits;		/* accesses so far, for `ctl status` */
 };
 
 struct bus {
@@ -44,6 +45,7 @@ struct bus {
 	pthread_rwlock_t lock;
 	struct trap *traps;
 	unsigned int nr, cap;
+	u64 unclaimed;		/* accesses no range claimed */
 };
 
 void bus__init(struct bus *bus, const char *name);
@@ -63,5 +65,8 @@ bool bus__access(struct bus *bus, u64 addr, void *data, u32 len, bool write);
 
 /* the range containing addr, copied out; false if none */
 bool bus__find(struct bus *bus, u64 addr, struct trap *out);
+
+/* a copy of every range with its hit count (caller frees); the count */
+unsigned int bus__snapshot(struct bus *bus, struct trap **out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <string.h>
 
@@ -29,6 +30,47 @@ static int cmd_help(struct vm *vm __unused, json_object *args __unused, json_obj
 	*ret = json_object_new_object();
 	json_object_object_add(*ret, "commands", a);
 	return 0;
+}
+
+/* every trapped range with its accesses, busiest first: where the exits go */
+static int by_hits(const void *a, const void *b)
+{
+	const struct trap *x = a, *y = b;
+
+	return x->hits < y->hits ? 1 : x->hits > y->hits ? -1 : 0;
+}
+
+static json_object *traps_json(struct vm *vm)
+{
+	json_object *a = json_object_new_array();
+	struct bus *buses[] = { &vm->pio, &vm->mmio };
+
+	for (unsigned int b = 0; b < ARRAY_SIZE(buses); b++) {
+		struct trap *t;
+		unsigned int n = bus__snapshot(buses[b], &t);
+		json_object *u = json_object_new_object();
+		char buf[48];
+
+		qsort(t, n, sizeof(*t), by_hits);
+		for (unsigned int i = 0; i < n; i++) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(t[i].name));
+			snprintf(buf, sizeof(buf), "%s %#llx+%#llx", buses[b]->name,
+				 (unsigned long long)t[i].base, (unsigned long long)t[i].len);
+			json_object_object_add(o, "range", json_object_new_string(buf));
+			json_object_object_add(o, "accesses", json_object_new_int64(t[i].hits));
+			json_object_array_add(a, o);
+		}
+		json_object_object_add(u, "name", json_object_new_string("(unclaimed)"));
+		json_object_object_add(u, "range", json_object_new_string(buses[b]->name));
+		json_object_object_add(u, "accesses",
+				       json_object_new_int64(__atomic_load_n(&buses[b]->unclaimed,
+									       __ATOMIC_RELAXED)));
+		json_object_array_add(a, u);
+		free(t);
+	}
+	return a;
 }
 
 static int cmd_status(struct vm *vm, json_object *args __unused, json_object **ret,
@@ -67,6 +109,7 @@ static int cmd_status(struct vm *vm, json_object *args __unused, json_object **r
 	}
 	pthread_mutex_unlock(&vm->devices_lock);
 	json_object_object_add(o, "devices", devs);
+	json_object_object_add(o, "traps", traps_json(vm));
 	*ret = o;
 	return 0;
 }
