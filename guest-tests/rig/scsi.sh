@@ -244,6 +244,19 @@ vm_cmd sg "sg_start --eject $g_cdiso" >/dev/null 2>&1 || rig_fail "sg: sg_start 
 dpvm ctl sg status | tr -d ' \n' | grep -q '"name":"cdiso".*"tray":"open"' ||
 	rig_fail "sg: after the guest's eject, status does not show the tray open"
 
+# the host drive: 'cdrom eject' reaches it (START STOP UNIT through SG_IO),
+# 'insert' is refused with the reason
+# (asked through the sg node: opening /dev/srN would close the tray again,
+# as Linux does on open)
+st=$(dpvm ctl sg cdrom eject id=cdhost 2>&1) || rig_fail "sg: dpvm ctl cdrom eject of the host drive failed: $st"
+out=$(vm_cmd sg "sg_turs $(gsg 5 0) 2>&1") &&
+	rig_fail "sg: the host drive is still ready after the eject: $out"
+echo "$out" | grep -qiE "not present|not ready" || rig_fail "sg: after the eject the host drive says: $out"
+st=$(dpvm ctl sg cdrom insert /media/two.iso id=cdhost 2>&1) &&
+	rig_fail "sg: dpvm ctl cdrom insert on a host drive succeeded: $st"
+echo "$st" | grep -q "host drive" || rig_fail "sg: insert on a host drive: unclear refusal '$st'"
+rig_log "sg: the host drive ejected through dpvm ctl (guest: $(echo $out | cut -c1-60)); insert refused: $st"
+
 # ---- identities in dpvm ctl status ----
 st=$(dpvm ctl sg status | tr -d ' \n')
 for want in '"serial":"VDISK0001","wwn":"5000c50000000001"' '"serial":"DPVMRIG-PHYS1","wwn":"5000c50015ea71ac"' \
