@@ -10,6 +10,7 @@
  * only then writes; a write that fails is undone before the error is shown,
  * so a failing command leaves the host as it found it.
  */
+#include "devices/usb.h"
 #include "passthru/claim.h"
 #include "passthru/conf.h"
 #include "passthru/eligibility.h"
@@ -44,6 +45,7 @@ static const char usage[] =
 "       dpvm host passthru disable BDF...\n"
 "       dpvm host passthru apply\n"
 "       dpvm host passthru check [--mem SIZE] BDF\n"
+"       dpvm host usb list [--json]          (USB devices for --usb host)\n"
 "\n"
 "The host side of PCI passthrough: which functions VMs may have.\n"
 "\n"
@@ -1266,6 +1268,8 @@ static int host__main(int argc, char **argv)
 	}
 	if (!strcmp(what, "passthru"))
 		return cmd_passthru(argc - 2, argv + 2);
+	if (!strcmp(what, "usb"))
+		return usb_host__main(argc - 1, argv + 1);	/* devices/usb-hostlist.c */
 	pr_err("host: unknown command '%s'; use `dpvm host pci list` or `dpvm host passthru "
 	       "enable|disable|apply|check` (dpvm host --help)", what);
 	return EXIT_USAGE;
