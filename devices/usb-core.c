@@ -206,6 +206,9 @@ struct usb_entry {
 	char *id;
 	bool from_config;
 	bool unplugged;		/* the backing went away; the entry waits for removal */
+	/* a persistent device: what its backing wants, and when it last said so */
+	bool want_present;
+	unsigned int gen, done_gen;
 	char why[128];
 	struct usb_entry *next;
 };
@@ -238,6 +241,8 @@ static json_object *entry_json(struct usb_entry *e)
 		json_object_object_add(o, "reason", json_object_new_string(e->why));
 		return o;
 	}
+	json_object_object_add(o, "state", json_object_new_string(
+		d->port ? "plugged" : d->persistent ? "waiting for its peer" : "unplugged"));
 	json_object_object_add(o, "backing", json_object_new_string(d->backing));
 	json_object_object_add(o, "migratable", json_object_new_boolean(d->migratable));
 	json_object_object_add(o, "port", json_object_new_int(d->port));
@@ -309,7 +314,7 @@ static int entry_create(struct vm *vm, struct usb_kind *k, const char *id, void 
 	if (ret)
 		return ret;
 	d->id = xstrdup(id);
-	ret = xhci__attach(usb.x, d);
+	ret = d->persistent ? 0 : xhci__attach(usb.x, d);
 	if (ret < 0) {
 		usb_err(err, "%s: no free %s port on the USB controller (%d USB 2 and %d USB 3 ports); "
 			"detach a device first", id, d->speed == USB_SPEED_SUPER ? "USB 3" : "USB 2",
@@ -329,10 +334,20 @@ static int entry_create(struct vm *vm, struct usb_kind *k, const char *id, void 
 	pthread_mutex_lock(&usb.lock);
 	e->next = usb.entries;
 	usb.entries = e;
+	/* a peer that was quicker than this entry */
+	if (d->persistent && d->want_present) {
+		u64 one = 1;
+
+		e->want_present = true;
+		e->gen++;
+		if (usb.unplug_fd >= 0 && write(usb.unplug_fd, &one, sizeof(one)) < 0)
+			pr_debug("usb: plug: %s", strerror(errno));
+	}
 	pthread_mutex_unlock(&usb.lock);
 	vm__add_device(vm, &e->vd);
-	pr_info("usb: %s (%s, %04x:%04x) plugged into port %d", id, k->name, d->vendor, d->product,
-		d->port);
+	if (d->port)
+		pr_info("usb: %s (%s, %04x:%04x) plugged into port %d", id, k->name, d->vendor,
+			d->product, d->port);
 	*out = e;
 	return 0;
 }
@@ -343,14 +358,65 @@ void usb__unplug(struct usb_dev *d, const char *why)
 	u64 one = 1;
 
 	pthread_mutex_lock(&usb.lock);
-	for (struct usb_entry *e = usb.entries; e; e = e->next)
-		if (e->dev == d && !e->unplugged) {
+	d->want_present = false;
+	for (struct usb_entry *e = usb.entries; e; e = e->next) {
+		if (e->dev != d)
+			continue;
+		snprintf(e->why, sizeof(e->why), "%s", why);
+		if (d->persistent) {
+			e->want_present = false;
+			e->gen++;
+		} else {
 			e->unplugged = true;
-			snprintf(e->why, sizeof(e->why), "%s", why);
 		}
+	}
 	pthread_mutex_unlock(&usb.lock);
 	if (usb.unplug_fd >= 0 && write(usb.unplug_fd, &one, sizeof(one)) < 0)
 		pr_debug("usb: unplug: %s", strerror(errno));
+}
+
+void usb__plug(struct usb_dev *d)
+{
+	u64 one = 1;
+
+	pthread_mutex_lock(&usb.lock);
+	d->want_present = true;
+	for (struct usb_entry *e = usb.entries; e; e = e->next)
+		if (e->dev == d) {
+			e->want_present = true;
+			e->gen++;
+		}
+	pthread_mutex_unlock(&usb.lock);
+	if (usb.unplug_fd >= 0 && write(usb.unplug_fd, &one, sizeof(one)) < 0)
+		pr_debug("usb: plug: %s", strerror(errno));
+}
+
+/* a persistent device's backing changed its mind: unplug, then plug if it
+ * is there (a quick disconnect and reconnect is both, in that order) */
+static void persistent_update(struct usb_entry *e)
+{
+	struct usb_dev *d = e->dev;
+	bool want;
+	int port;
+
+	pthread_mutex_lock(&usb.lock);
+	want = e->want_present;
+	e->done_gen = e->gen;
+	pthread_mutex_unlock(&usb.lock);
+	if (d->port) {
+		pr_warn("usb: %s (%04x:%04x) unplugged from the guest: %s", e->id, d->vendor, d->product,
+			e->why);
+		xhci__detach(usb.x, d);
+	}
+	if (!want)
+		return;
+	port = xhci__attach(usb.x, d);
+	if (port < 0)
+		pr_warn("usb: %s: no free %s port for the device its peer offers; detach a device",
+			e->id, d->speed == USB_SPEED_SUPER ? "USB 3" : "USB 2");
+	else
+		pr_info("usb: %s (%s, %04x:%04x) plugged into port %d", e->id, e->kind->name, d->vendor,
+			d->product, port);
 }
 
 static void unplug_pending(int fd, u32 events __unused, void *opaque __unused)
@@ -364,13 +430,17 @@ static void unplug_pending(int fd, u32 events __unused, void *opaque __unused)
 
 		pthread_mutex_lock(&usb.lock);
 		for (e = usb.entries; e; e = e->next)
-			if (e->unplugged && e->dev)
+			if (e->dev && (e->unplugged || e->gen != e->done_gen))
 				break;
 		pthread_mutex_unlock(&usb.lock);
 		if (!e)
 			return;
-		pr_warn("usb: %s unplugged from the guest: %s", e->id, e->why);
-		entry_unplug(e);
+		if (e->unplugged) {
+			pr_warn("usb: %s unplugged from the guest: %s", e->id, e->why);
+			entry_unplug(e);
+		} else {
+			persistent_update(e);
+		}
 	}
 }
 

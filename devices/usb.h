@@ -140,6 +140,10 @@ struct usb_dev {
 	char *id;		/* the config entry's id */
 	const char *backing;	/* "emulated", "host", "remote-host", "remote-client" */
 	bool migratable;
+	/* a network backing: the device comes and goes with its peer
+	 * (usb__plug, usb__unplug) and the usb_dev stays; absent at first */
+	bool persistent;
+	bool want_present;	/* the last usb__plug/usb__unplug of a persistent device */
 	enum usb_speed speed;
 	u16 vendor, product;
 	char product_name[64];
@@ -156,9 +160,12 @@ struct usb_dev {
 void usb__wakeup(struct usb_dev *d, u8 ep, bool in);
 /* an async packet is done (any thread) */
 void usb__complete(struct usb_packet *p);
-/* the backing went away (host unplug, peer gone): unplug d from the guest
- * and destroy it, from the main thread soon after (any thread may call) */
+/* the backing went away (host unplug, peer gone): unplug d from the guest,
+ * from the main thread soon after (any thread may call); a persistent
+ * device stays for usb__plug, any other is destroyed */
 void usb__unplug(struct usb_dev *d, const char *why);
+/* a persistent device's peer has it (again): plug it in (any thread) */
+void usb__plug(struct usb_dev *d);
 
 /* ---- descriptors and standard requests for emulated devices (usb-core.c) ---- */
 
@@ -202,6 +209,9 @@ u8 usb_hid__usage(unsigned int key);
 
 /* emulated mass storage on a file (usb-storage.c), for tests */
 struct usb_dev *usb_storage__new(const char *path, bool readonly, char **err);
+
+/* the fuzzers' entries: a usbredir client's bytes (usb-redir.c) */
+int usb_redir__fuzz(const u8 *data, size_t len);
 
 /* `dpvm host usb list` (usb-hostlist.c); argv[0] is "usb" */
 int usb_host__main(int argc, char **argv);

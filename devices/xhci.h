@@ -154,7 +154,8 @@ struct xhci_trb {
 	u64 param;
 	u32 status;
 	u32 control;
-} __packed;
+};
+_Static_assert(sizeof(struct xhci_trb) == 16, "a TRB is 16 bytes");
 
 #define TRB_C			(1u << 0)
 #define TRB_TC			(1u << 1)	/* link: toggle cycle */
