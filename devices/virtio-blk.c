@@ -458,27 +458,12 @@ static json_object *blk_status(struct virtio_dev *v)
 	return o;
 }
 
-static const struct virtio_dev_ops blk_ops_rw = {
+static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.class_code = PCI_CLASS_STORAGE_SCSI,
 	.features = (1ULL << BLK_F_SEG_MAX) | (1ULL << BLK_F_BLK_SIZE) | (1ULL << BLK_F_FLUSH) |
 		    (1ULL << BLK_F_DISCARD) | (1ULL << BLK_F_WRITE_ZEROES),
-	.nr_queues = 1,
-	.queue_size = QUEUE_SIZE,
-	.config_size = sizeof(struct blk_config),
-	.config_read = blk_config_read,
-	.config_write = blk_config_write,
-	.queue_notify = blk_queue_notify,
-	.status = blk_status,
-};
-
-static const struct virtio_dev_ops blk_ops_ro = {
-	.name = "virtio-blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.class_code = PCI_CLASS_STORAGE_SCSI,
-	.features = (1ULL << BLK_F_SEG_MAX) | (1ULL << BLK_F_BLK_SIZE) | (1ULL << BLK_F_FLUSH) |
-		    (1ULL << BLK_F_RO),
 	.nr_queues = 1,
 	.queue_size = QUEUE_SIZE,
 	.config_size = sizeof(struct blk_config),
@@ -545,9 +530,14 @@ static int blk_create(struct vm *vm, struct device_config *dc)
 	b->cfg.max_write_zeroes_seg = htole32(1);
 	b->cfg.write_zeroes_may_unmap = 1;
 
-	ret = virtio__init(vm, &b->vdev, p->readonly ? &blk_ops_ro : &blk_ops_rw, dc->id, b);
+	ret = virtio__init(vm, &b->vdev, &blk_ops, dc->id, b);
 	if (ret)
 		goto err_close;
+	/* read-only: say so, and offer nothing that writes */
+	if (p->readonly)
+		b->vdev.features = (b->vdev.features & ~((1ULL << BLK_F_DISCARD) |
+							 (1ULL << BLK_F_WRITE_ZEROES))) |
+				   (1ULL << BLK_F_RO);
 	b->vdev.vd.remove = blk_remove;
 	dc->vd = &b->vdev.vd;
 	return 0;

@@ -68,7 +68,7 @@
 
 static u64 offered_features(const struct virtio_dev *v)
 {
-	return v->ops->features | (1ULL << VIRTIO_F_VERSION_1) |
+	return v->features | (1ULL << VIRTIO_F_VERSION_1) |
 	       (1ULL << VIRTIO_F_RING_INDIRECT_DESC) | (1ULL << VIRTIO_F_RING_EVENT_IDX);
 }
 
@@ -495,6 +495,7 @@ int virtio__init(struct vm *vm, struct virtio_dev *v, const struct virtio_dev_op
 
 	v->vm = vm;
 	v->ops = ops;
+	v->features = ops->features;
 	v->priv = priv;
 	v->name = xstrdup(id);
 	v->r.msix_config = VIRTIO_NO_VECTOR;

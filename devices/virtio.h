@@ -76,6 +76,8 @@ struct virtio_dev {
 	void *priv;
 	char *name;
 	u8 pci_cfg_cap;		/* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+	u64 features;		/* device-specific features offered: ops->features, which
+				 * the device may adjust right after virtio__init */
 };
 
 int virtio__init(struct vm *vm, struct virtio_dev *v, const struct virtio_dev_ops *ops,

@@ -193,40 +193,37 @@ void virtq__set_notify(struct virtq *vq, bool enable)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
+/* copy between len bytes of buf and the iovec range starting skip bytes in */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
+		       size_t len, bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned int i = 0; i < n && done < len; i++) {
 		size_t l = iov[i].iov_len;
+		u8 *p = (u8 *)iov[i].iov_base + skip;
 
 		if (skip >= l) {
 			skip -= l;
 			continue;
 		}
 		l = MIN(l - skip, len - done);
-		memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + skip, l);
+		if (to_iov)
+			memcpy(p, (u8 *)buf + done, l);
+		else
+			memcpy((u8 *)buf + done, p, l);
 		done += l;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t buf_to_iov(const struct iovec *iov, unsigned int n, size_t skip, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l = MIN(l - skip, len - done);
-		memcpy((u8 *)iov[i].iov_base + skip, (const u8 *)buf + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (void *)buf, len, true);
 }
