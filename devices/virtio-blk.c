@@ -188,43 +188,18 @@ static int blk_validate(struct device_config *dc)
 	return 0;
 }
 
-/* --disk FILE[,ro][,serial=S] */
+/* --disk FILE[,ro][,serial=S][,id=ID] */
 static json_object *blk_from_flag(const char *value, const char *where)
 {
-	json_object *o = json_object_new_object(), *b = json_object_new_object();
-	char *dup = xstrdup(value), *save = NULL, *tok;
-	bool first = true;
+	static const struct flag_opt opts[] = {
+		{ "ro", "backing.readonly", FLAG_TRUE },
+		{ "serial", "serial", FLAG_STRING },
+		{ "id", "id", FLAG_STRING },
+		{ NULL },
+	};
 
-	json_object_object_add(o, "type", json_object_new_string("virtio-blk"));
-	json_object_object_add(b, "type", json_object_new_string("file"));
-	json_object_object_add(o, "backing", b);
-	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (first) {
-			json_object_object_add(b, "path", json_object_new_string(tok));
-			first = false;
-		} else if (!strcmp(tok, "ro")) {
-			json_object_object_add(b, "readonly", json_object_new_boolean(true));
-		} else if (!strcmp(tok, "rw")) {
-			json_object_object_add(b, "readonly", json_object_new_boolean(false));
-		} else if (!strncmp(tok, "serial=", 7)) {
-			json_object_object_add(o, "serial", json_object_new_string(tok + 7));
-		} else if (!strncmp(tok, "id=", 3)) {
-			json_object_object_add(o, "id", json_object_new_string(tok + 3));
-		} else {
-			pr_err("%s %s: unknown option '%s'; use FILE[,ro][,serial=S][,id=ID]",
-			       where, value, tok);
-			json_object_put(o);
-			free(dup);
-			return NULL;
-		}
-	}
-	free(dup);
-	if (first) {
-		pr_err("%s: no file given; use FILE[,ro]", where);
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	return config__flag_entry("virtio-blk", value, where, "backing.path", opts, NULL,
+				  "FILE[,ro][,serial=S][,id=ID]");
 }
 
 /* ---- requests ---- */

@@ -160,41 +160,18 @@ static int pt_finalize(struct vm_config *cfg, struct device_config *dc)
 	return 0;
 }
 
-/* --passthru BDF[,rombar=on|off][,allow-no-reset] */
+/* --passthru BDF[,rombar=on|off][,allow-no-reset][,id=ID] */
 static json_object *pt_from_flag(const char *value, const char *where)
 {
-	json_object *o = json_object_new_object(), *b = json_object_new_object();
-	char *dup = xstrdup(value), *save = NULL, *tok;
-	bool first = true;
+	static const struct flag_opt opts[] = {
+		{ "rombar", "rombar", FLAG_ONOFF },
+		{ "allow-no-reset", "allow-no-reset", FLAG_TRUE },
+		{ "id", "id", FLAG_STRING },
+		{ NULL },
+	};
 
-	json_object_object_add(o, "type", json_object_new_string("pci-passthrough"));
-	json_object_object_add(o, "backing", b);
-	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (first) {
-			json_object_object_add(b, "id", json_object_new_string(tok));
-			first = false;
-		} else if (!strcmp(tok, "rombar=on") || !strcmp(tok, "rombar=off")) {
-			json_object_object_add(o, "rombar", json_object_new_boolean(tok[7] == 'o' &&
-										      tok[8] == 'n'));
-		} else if (!strcmp(tok, "allow-no-reset")) {
-			json_object_object_add(o, "allow-no-reset", json_object_new_boolean(true));
-		} else if (!strncmp(tok, "id=", 3)) {
-			json_object_object_add(o, "id", json_object_new_string(tok + 3));
-		} else {
-			pr_err("%s %s: unknown option '%s'; use BDF[,rombar=on|off][,allow-no-reset]",
-			       where, value, tok);
-			json_object_put(o);
-			free(dup);
-			return NULL;
-		}
-	}
-	free(dup);
-	if (first) {
-		pr_err("%s: no device given; use BDF, e.g. 0000:03:00.0", where);
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	return config__flag_entry("pci-passthrough", value, where, "backing.id", opts, NULL,
+				  "BDF[,rombar=on|off][,allow-no-reset], e.g. 0000:03:00.0");
 }
 
 /* ---- power-on and power-off ---- */

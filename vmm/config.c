@@ -609,6 +609,91 @@ err:
 	return -1;
 }
 
+/* ---- device flags ---- */
+
+/* obj[path] = v, where path is "key" or "parent.key" */
+static void set_key_path(json_object *obj, const char *path, json_object *v)
+{
+	const char *dot = strchr(path, '.');
+	json_object *parent;
+
+	if (!dot) {
+		json_object_object_add(obj, path, v);
+		return;
+	}
+	{
+		char head[64];
+
+		snprintf(head, sizeof(head), "%.*s", (int)(dot - path), path);
+		if (!json_object_object_get_ex(obj, head, &parent)) {
+			parent = json_object_new_object();
+			json_object_object_add(obj, head, parent);
+		}
+	}
+	json_object_object_add(parent, dot + 1, v);
+}
+
+json_object *config__flag_entry(const char *type, const char *value, const char *where,
+				const char *first_key, const struct flag_opt *opts,
+				int (*custom)(json_object *entry, const char *opt,
+					      char *err, size_t errlen),
+				const char *usage)
+{
+	json_object *o = json_object_new_object();
+	char *dup = xstrdup(value), *save = NULL, *tok, err[160] = "";
+	bool first = true;
+
+	json_object_object_add(o, "type", json_object_new_string(type));
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const char *eq = strchr(tok, '=');
+		size_t nlen = eq ? (size_t)(eq - tok) : strlen(tok);
+		const struct flag_opt *f;
+		int r = 1;
+
+		if (first && first_key && !eq) {
+			set_key_path(o, first_key, json_object_new_string(tok));
+			first = false;
+			continue;
+		}
+		first = false;
+		for (f = opts; f && f->name; f++)
+			if (strlen(f->name) == nlen && !strncmp(f->name, tok, nlen))
+				break;
+		if (f && f->name) {
+			r = 0;
+			if (f->kind == FLAG_TRUE && !eq)
+				set_key_path(o, f->key, json_object_new_boolean(true));
+			else if (f->kind == FLAG_STRING && eq)
+				set_key_path(o, f->key, json_object_new_string(eq + 1));
+			else if (f->kind == FLAG_ONOFF && eq && (!strcmp(eq + 1, "on") ||
+								  !strcmp(eq + 1, "off")))
+				set_key_path(o, f->key, json_object_new_boolean(!strcmp(eq + 1, "on")));
+			else
+				r = -1;
+			if (r)
+				snprintf(err, sizeof(err), "'%s' is not how %s is given", tok, f->name);
+		} else if (custom) {
+			r = custom(o, tok, err, sizeof(err));
+		}
+		if (r > 0)
+			snprintf(err, sizeof(err), "unknown option '%s'", tok);
+		if (r) {
+			pr_err("%s %s: %s; use %s", where, value, err, usage);
+			goto err;
+		}
+	}
+	if (first_key && first) {
+		pr_err("%s: nothing given; use %s", where, usage);
+		goto err;
+	}
+	free(dup);
+	return o;
+err:
+	free(dup);
+	json_object_put(o);
+	return NULL;
+}
+
 /* ---- final checks ---- */
 
 static int kvm_max_vcpus(void)

@@ -119,4 +119,31 @@ int config__get_bool(struct json_object *obj, const char *key,
 
 const char *config__console_name(enum console_kind k);
 
+/*
+ * A device flag's value, "FIRST[,OPTION...]", as a device entry of `type`:
+ * FIRST goes to the key first_key ("backing.path"; NULL: no positional
+ * value), each OPTION is a word or KEY=VALUE found in opts (a NULL-named
+ * terminated array); other options go to custom() when given, which returns
+ * 0, 1 if it does not know the option, or -1 after filling err.  Key paths
+ * have at most one level: "serial" or "backing.readonly".  NULL after one
+ * error line naming the flag, the value and `usage`.
+ */
+enum flag_kind {
+	FLAG_TRUE,	/* a word that sets key to true: "ro" */
+	FLAG_STRING,	/* KEY=VALUE, VALUE as a string: "serial=S" */
+	FLAG_ONOFF,	/* KEY=on|off as a boolean: "rombar=off" */
+};
+
+struct flag_opt {
+	const char *name;
+	const char *key;
+	enum flag_kind kind;
+};
+
+struct json_object *config__flag_entry(const char *type, const char *value, const char *where,
+				       const char *first_key, const struct flag_opt *opts,
+				       int (*custom)(struct json_object *entry, const char *opt,
+						     char *err, size_t errlen),
+				       const char *usage);
+
 #endif

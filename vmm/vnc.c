@@ -276,40 +276,29 @@ static void vnc_release(struct device_config *dc)
 }
 
 /* --vnc ADDR:PORT[,size=WxH][,password-file=FILE] */
+/* size=WxH: two keys from one option */
+static int vnc_flag_option(json_object *o, const char *opt, char *err, size_t len)
+{
+	unsigned int w, h;
+
+	if (strncmp(opt, "size=", 5))
+		return 1;
+	if (vnc__parse_size(opt + 5, &w, &h, err, len))
+		return -1;
+	json_object_object_add(o, "width", json_object_new_int(w));
+	json_object_object_add(o, "height", json_object_new_int(h));
+	return 0;
+}
+
 static json_object *vnc_from_flag(const char *value, const char *where)
 {
-	json_object *o = json_object_new_object();
-	char *dup = xstrdup(value), *save = NULL, *tok;
-	bool first = true;
+	static const struct flag_opt opts[] = {
+		{ "password-file", "password-file", FLAG_STRING },
+		{ NULL },
+	};
 
-	json_object_object_add(o, "type", json_object_new_string("vnc"));
-	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
-		if (first && !strchr(tok, '=')) {
-			json_object_object_add(o, "listen", json_object_new_string(tok));
-		} else if (!strncmp(tok, "size=", 5)) {
-			unsigned int w, h;
-			char msg[160];
-
-			if (vnc__parse_size(tok + 5, &w, &h, msg, sizeof(msg))) {
-				pr_err("%s %s: %s", where, value, msg);
-				goto err;
-			}
-			json_object_object_add(o, "width", json_object_new_int(w));
-			json_object_object_add(o, "height", json_object_new_int(h));
-		} else if (!strncmp(tok, "password-file=", 14)) {
-			json_object_object_add(o, "password-file", json_object_new_string(tok + 14));
-		} else {
-			pr_err("%s %s: '%s' is not an option; give ADDR:PORT[,size=WxH][,password-file=FILE]",
-			       where, value, tok);
-			goto err;
-		}
-	}
-	free(dup);
-	return o;
-err:
-	free(dup);
-	json_object_put(o);
-	return NULL;
+	return config__flag_entry("vnc", value, where, "listen", opts, vnc_flag_option,
+				  "ADDR:PORT[,size=WxH][,password-file=FILE]");
 }
 
 static int vnc_password_validate(struct device_config *dc)
