@@ -676,7 +676,7 @@ json_object *config__flag_entry(const char *type, const char *value, const char 
 			r = custom(o, tok, err, sizeof(err));
 		}
 		if (r > 0)
-			snprintf(err, sizeof(err), "unknown option '%s'", tok);
+			snprintf(err, sizeof(err), "'%s' is not an option", tok);
 		if (r) {
 			pr_err("%s %s: %s; use %s", where, value, err, usage);
 			goto err;
