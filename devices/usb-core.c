@@ -472,7 +472,9 @@ static int usb_validate(struct device_config *dc)
 		return -1;
 	}
 	if (c->kind->parse(backing, &c->priv, &err)) {
-		pr_err("%s.backing: %s", dc->where, err ? err : "invalid");
+		/* a flag's options are the backing; a config entry names the key */
+		pr_err("%s%s: %s", dc->where, dc->where[0] == '-' ? "" : ".backing",
+		       err ? err : "invalid");
 		free(err);
 		return -1;
 	}
@@ -541,6 +543,11 @@ static json_object *usb_from_flag(const char *value, const char *where)
 	tok = strtok_r(dup, ",", &save);
 	if (!tok || !*tok) {
 		pr_err("%s: give a device kind, e.g. --usb keyboard, --usb storage,path=disk.img", where);
+		goto err;
+	}
+	if (strcmp(tok, "controller") && !kind_find(tok)) {
+		pr_err("%s %s: '%s' is not a USB device kind; use controller, keyboard, tablet, "
+		       "storage, host, remote-host or remote-client", where, value, tok);
 		goto err;
 	}
 	snprintf(type, sizeof(type), "usb-%s", tok);

@@ -188,9 +188,12 @@ struct hid {
 	unsigned int nkeys;
 	u8 buttons;
 	u16 x, y;
-	/* reports not yet read by the guest */
+	/* reports not yet read by the guest, and when each was queued */
 	u8 q[HID_QUEUE][HID_REPORT_MAX];
+	u64 qt[HID_QUEUE];
 	unsigned int head, count;
+	/* from queued to read by the guest's interrupt transfer */
+	u64 lat_n, lat_sum_ns, lat_max_ns;
 	unsigned int report_len;
 	u64 reports, dropped;
 	struct input_consumer consumer;
@@ -233,6 +236,7 @@ static bool hid_push(struct hid *h, int wheel)
 		h->count--;
 	}
 	h->report_len = hid_report(h, h->q[(h->head + h->count) % HID_QUEUE], wheel);
+	h->qt[(h->head + h->count) % HID_QUEUE] = time_ns();
 	h->count++;
 	h->reports++;
 	return true;
@@ -314,7 +318,12 @@ static int hid_handle(struct usb_dev *d, struct usb_packet *p)
 		} else if (!h->count) {
 			ret = USB_RET_NAK;
 		} else {
+			u64 lat = time_ns() - h->qt[h->head];
+
 			usb_packet__reply(p, h->q[h->head], h->report_len);
+			h->lat_n++;
+			h->lat_sum_ns += lat;
+			h->lat_max_ns = MAX(h->lat_max_ns, lat);
 			h->head = (h->head + 1) % HID_QUEUE;
 			h->count--;
 			ret = p->status;
@@ -347,6 +356,10 @@ static void hid_status(struct usb_dev *d, json_object *o)
 	json_object_object_add(o, "reports", json_object_new_int64(h->reports));
 	json_object_object_add(o, "queued", json_object_new_int(h->count));
 	json_object_object_add(o, "dropped", json_object_new_int64(h->dropped));
+	json_object_object_add(o, "reports-read", json_object_new_int64(h->lat_n));
+	json_object_object_add(o, "latency-us-avg",
+			       json_object_new_int64(h->lat_n ? h->lat_sum_ns / h->lat_n / 1000 : 0));
+	json_object_object_add(o, "latency-us-max", json_object_new_int64(h->lat_max_ns / 1000));
 	pthread_mutex_unlock(&h->lock);
 }
 
