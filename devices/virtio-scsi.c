@@ -717,7 +717,9 @@ static void lun_changed(struct scsi_lun *l, u32 sc)
 {
 	struct vscsi *vs = l->owner;
 	struct virtq *vq = &vs->vdev.vqs[EVENT_Q];
-	u8 lun[8] = { 1, l->target, 0x40 | (l->lun >> 8), l->lun & 0xff };
+	/* the encoding of REPORT LUNS (flat space only from 256 on): Linux
+	 * looks the LUN up from these bytes as they are */
+	u8 lun[8] = { 1, l->target, l->lun >= 256 ? 0x40 | (l->lun >> 8) : 0, l->lun & 0xff };
 	bool broken;
 
 	pthread_mutex_lock(&vq->lock);
@@ -900,7 +902,9 @@ static struct vscsi *get_controller(struct vm *vm)
 		.name = "virtio-scsi",
 		.device_id = VIRTIO_ID_SCSI,
 		.class_code = PCI_CLASS_STORAGE_SCSI,
-		.features = 1ULL << SCSI_F_CHANGE,
+		/* HOTPLUG too: Linux gives the event queue buffers only with
+		 * it (no hotplug event is sent yet: LUNs are fixed at power-on) */
+		.features = 1ULL << SCSI_F_CHANGE | 1ULL << SCSI_F_HOTPLUG,
 		.nr_queues = FIRST_REQ_Q + nq,
 		.queue_size = QUEUE_SIZE,
 		.config_size = sizeof(struct vscsi_config),

@@ -203,6 +203,24 @@ for d in "$g_vdisk" "$g_prdm" "$g_vrdm"; do
 done
 rig_log "sg: 4 MiB written to the emulated disk and both RDMs read back equal in the guest"
 
+# ---- the emulated disk's file grows: the guest is told (a virtio-scsi
+# parameter change event and CAPACITY DATA HAS CHANGED) and sees the size ----
+truncate -s 96M /tmp/vdisk.img
+vm_cmd sg "dd if=/dev/zero of=$g_vdisk bs=512 count=1 seek=8 oflag=direct conv=fsync 2>/dev/null" >/dev/null ||
+	rig_fail "sg: a write after the disk's file grew failed"
+size=
+for i in $(seq 1 20); do
+	size=$(vm_cmd sg "cat /sys/block/${g_vdisk#/dev/}/size")
+	[ "$size" = 196608 ] && break
+	sleep 1
+done
+[ "$size" = 196608 ] || {
+	dpvm ctl sg status | tr -d ' \n' | grep -oE '"events":[0-9]+'
+	vm_cmd sg "dmesg | tail -n 8"
+	rig_fail "sg: the guest's ${g_vdisk#/dev/} has $size sectors after its file grew to 96 MiB, expected 196608"
+}
+rig_log "sg: the emulated disk's file grew to 96 MiB; the guest sees $size sectors"
+
 # ---- medium errors from scsi_debug: physical and virtual RDM ----
 out=$(vm_cmd sg "sg_raw -r 512 $g_dbg0_sg 28 00 00 00 12 34 00 00 01 00 2>&1")
 echo "$out" | grep -qi "medium error" || rig_fail "sg: physical RDM: READ of LBA 4660 did not give MEDIUM ERROR: $out"
