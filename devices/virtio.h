@@ -46,7 +46,9 @@ struct virtio_dev_ops {
 	void (*config_write)(struct virtio_dev *v, u32 off, const void *data, u32 len);
 	/* the driver kicked queue q (I/O thread, vq->lock held) */
 	void (*queue_notify)(struct virtio_dev *v, struct virtq *vq);
-	/* the device was reset by the driver or the VM (queues are stopped) */
+	/* the device was reset by the driver or the VM: called after the
+	 * transport reset the queues; must not return while a request of the
+	 * device can still write to guest memory */
 	void (*reset)(struct virtio_dev *v);
 	/* `ctl status` facts */
 	struct json_object *(*status)(struct virtio_dev *v);
