@@ -238,8 +238,10 @@ static void fail_pending(struct redir *r)
 		struct pend *x = r->pending;
 
 		r->pending = x->next;
-		x->p->status = USB_RET_NODEV;
-		x->p->actual = 0;
+		if (x->p) {
+			x->p->status = USB_RET_NODEV;
+			x->p->actual = 0;
+		}
 		finish(r, x);
 	}
 	r->nr_pending = 0;
@@ -264,11 +266,12 @@ static void r_configuration_status(void *priv, uint64_t id,
 
 	pthread_mutex_lock(&r->lock);
 	x = take(r, id, PEND_CONFIG);
-	if (x) {
+	if (x && x->p) {
 		x->p->status = status_of(h->status);
 		x->p->actual = 0;
-		finish(r, x);
 	}
+	if (x)
+		finish(r, x);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -280,11 +283,12 @@ static void r_alt_setting_status(void *priv, uint64_t id,
 
 	pthread_mutex_lock(&r->lock);
 	x = take(r, id, PEND_ALT);
-	if (x) {
+	if (x && x->p) {
 		x->p->status = status_of(h->status);
 		x->p->actual = 0;
-		finish(r, x);
 	}
+	if (x)
+		finish(r, x);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -295,7 +299,9 @@ static void data_reply(struct redir *r, u64 id, u8 status, u32 len, const u8 *da
 
 	pthread_mutex_lock(&r->lock);
 	x = take(r, id, PEND_DATA);
-	if (x) {
+	if (x && !x->p) {
+		finish(r, x);	/* the answer to a cancelled packet */
+	} else if (x) {
 		struct usb_packet *p = x->p;
 
 		p->status = status_of(status);
@@ -482,7 +488,8 @@ static void complete_done(struct redir *r)
 		struct pend *x = list;
 
 		list = x->next;
-		usb__complete(x->p);
+		if (x->p)
+			usb__complete(x->p);
 		free(x);
 	}
 }
@@ -772,18 +779,23 @@ busy:
 static bool redir_cancel(struct usb_dev *d, struct usb_packet *p)
 {
 	struct redir *r = container_of(d, struct redir, dev);
-	bool sent = false;
+	bool dropped = false;
 
 	pthread_mutex_lock(&r->lock);
-	for (struct pend *x = r->pending; x; x = x->next)
-		if (x->p == p && r->parser && x->kind == PEND_DATA) {
+	for (struct pend *x = r->pending; x; x = x->next) {
+		if (x->p != p)
+			continue;
+		if (r->parser && x->kind == PEND_DATA)
 			usbredirparser_send_cancel_data_packet(r->parser, x->id);
-			sent = true;
-		}
+		/* the entry stays for the client's answer, which no one waits
+		 * for: a client that never answers cannot hold the endpoint */
+		x->p = NULL;
+		dropped = true;
+	}
 	pthread_mutex_unlock(&r->lock);
-	if (sent)
+	if (dropped)
 		kick(r);
-	return false;	/* the client answers with the packet, cancelled */
+	return dropped;
 }
 
 static void redir_reset(struct usb_dev *d)
@@ -1011,7 +1023,7 @@ int usb_redir__fuzz(const u8 *data, size_t len)
 
 		/* the fuzzer's own check: an IN reply never overruns its buffer */
 		for (struct pend *x = r->done; x; x = x->next)
-			if (x->p->actual > x->p->len)
+			if (x->p && x->p->actual > x->p->len)
 				abort();
 		if (rr == usbredirparser_read_parse_error)
 			ret = -1;

@@ -115,10 +115,17 @@ static void test_descriptors(void **state __unused)
 	assert_int_equal(ctrl(0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_DEVICE << 8, 0, 18, &got), 0);
 	assert_int_equal(got, 18);
 	assert_int_equal(buf[8] | buf[9] << 8, 0x1209);
+	assert_int_equal(buf[2] | buf[3] << 8, 0x0300);	/* SuperSpeed */
+	assert_int_equal(buf[7], 9);
 	assert_int_equal(ctrl(0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_CONFIG << 8, 0, 255, &got), 0);
-	assert_int_equal(got, 32);
+	assert_int_equal(got, 44);
 	assert_int_equal(buf[9 + 5], 8);	/* mass storage */
 	assert_int_equal(buf[9 + 7], 0x50);	/* bulk-only */
+	assert_int_equal(buf[18 + 4] | buf[18 + 5] << 8, 1024);
+	assert_int_equal(buf[25 + 1], USB_DT_SS_EP_COMP);
+	assert_int_equal(ctrl(0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_BOS << 8, 0, 255, &got), 0);
+	assert_int_equal(got, 22);
+	assert_int_equal(buf[4], 2);		/* two capabilities */
 	/* the serial: at least 12 characters (BOT 4.1.1) */
 	assert_int_equal(ctrl(0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_STRING << 8 | 3, 0x409, 255, &got), 0);
 	assert_true(got >= 2 + 2 * 12);

@@ -6,8 +6,8 @@
 #
 #   kbd   usb keyboard                      port 1
 #   tab   usb tablet (--vnc-input usb)      port 2
-#   stor  usb storage: the ext4 image       port 3
-#   raw   usb storage: /tmp/raw.img         port 4
+#   stor  usb storage: the ext4 image       port 5 (SuperSpeed: bus 2 in the guest)
+#   raw   usb storage: /tmp/raw.img         port 6
 #
 # and the checks are:
 #   1. the guest enumerates all four (ids, speeds, drivers)
@@ -38,7 +38,7 @@ for i in $(seq 1 40); do
 	sleep 0.5
 done
 [ -n "$img" ] || rig_fail "no virtio-blk disk at 00:10.0 (the ext4 image) in the inner host"
-dd if=/dev/zero of=/tmp/raw.img bs=1M count=64 2>/dev/null
+dd if=/dev/zero of=/tmp/raw.img bs=1M count=256 2>/dev/null
 
 vm_guest u --mem 512M --vnc 127.0.0.1:5900 --vnc-input usb --usb keyboard,id=kbd \
 	--usb tablet,id=tab --usb "storage,path=$img,id=stor" --usb storage,path=/tmp/raw.img,id=raw
@@ -48,7 +48,7 @@ vm_wait u DPVM-GUEST-READY 300
 devs=$(vm_cmd u 'sh /tests/usb.sh devices') || rig_fail "u: no USB devices in the guest"
 echo "$devs" | sed 's/^/  guest: /'
 for want in "1-1 1209:0001 12 usbhid dpvm_USB_Keyboard" "1-2 1209:0002 12 usbhid dpvm_USB_Tablet" \
-	    "1-3 1209:0003 480 usb-storage dpvm_USB_Storage" "1-4 1209:0003 480 usb-storage dpvm_USB_Storage"; do
+	    "2-1 1209:0003 5000 usb-storage dpvm_USB_Storage" "2-2 1209:0003 5000 usb-storage dpvm_USB_Storage"; do
 	echo "$devs" | grep -qx "usb $want" || rig_fail "u: the guest has no 'usb $want'"
 done
 vm_cmd u 'dmesg | grep -E "xhci_hcd|USB Keyboard|USB Tablet|Mass Storage|scsi host" | head -30' | sed 's/^/  guest: /'
@@ -85,7 +85,7 @@ want="3 0 3203 3 1 4272 1 272 1 3 0 8199 3 1 5468 1 272 0 "
 [ "$ptr" = "$want" ] || rig_fail "u: the USB tablet gave '$ptr', expected '$want'"
 
 # 4. the file system on the emulated storage
-disk=$(vm_cmd u 'sh /tests/usb.sh port-disk 1-3 60') || rig_fail "u: no disk on the USB storage at 1-3: $disk"
+disk=$(vm_cmd u 'sh /tests/usb.sh port-disk 2-1 60' | grep -m1 '^/dev/sd') || rig_fail "u: no disk on the USB storage at 2-1"
 out=$(vm_cmd u "mkdir -p /mnt && mount -t ext4 $disk /mnt && cat /mnt/seed.txt && md5sum /mnt/blob" 120) ||
 	rig_fail "u: mounting the USB disk failed: $out"
 echo "$out" | sed 's/^/  guest: /'
@@ -95,7 +95,7 @@ new=$(vm_cmd u 'dd if=/dev/urandom of=/mnt/new bs=1M count=8 2>/dev/null && sync
 	rig_fail "u: writing /new on the USB disk failed: $new"
 echo "$new" | grep -q UMOUNTED || rig_fail "u: umount failed: $new"
 echo
-echo "RIG-USB-NEW $(echo "$new" | head -n 1)"
+echo "RIG-USB-NEW $(echo "$new" | grep -E '^[0-9a-f]{32}$' | head -n 1)"
 rig_log "u: 8 MiB written, synced and unmounted in $(rig_since "$t0") s"
 
 # 5. hot unplug and plug of the keyboard
@@ -113,19 +113,19 @@ keys=$(vm_cmd u 'sh /tests/usb.sh events /tmp/kbd2' | tr '\n' ' ')
 rig_log "u: keyboard detached and attached again; ctrl-x arrived through the new one"
 
 # 6. unplugged in the middle of a write
-raw=$(vm_cmd u 'sh /tests/usb.sh port-disk 1-4 60') || rig_fail "u: no disk on the USB storage at 1-4: $raw"
+raw=$(vm_cmd u 'sh /tests/usb.sh port-disk 2-2 60' | grep -m1 '^/dev/sd') || rig_fail "u: no disk on the USB storage at 2-2"
 vm_cmd u "dd if=/dev/urandom of=/tmp/first bs=1M count=1 2>/dev/null; dd if=/tmp/first of=$raw bs=1M count=1 conv=fsync 2>/dev/null && md5sum /tmp/first" >/tmp/first.md5 ||
 	rig_fail "u: writing the first MiB of the raw USB disk failed"
-vm_send u "dd if=/dev/zero of=$raw bs=1M seek=1 count=60 oflag=direct 2>/tmp/dd.err; echo DD\"\"-END \$?"
-sleep 3
+vm_send u "dd if=/dev/zero of=$raw bs=1M seek=1 count=250 oflag=direct 2>/tmp/dd.err; echo DD\"\"-END \$?"
+sleep 2
 dpvm ctl u usb detach raw >/dev/null || rig_fail "u: ctl usb detach raw failed"
 vm_wait u "DD-END" 120
 vm_cmd u 'cat /tmp/dd.err' | sed 's/^/  guest dd: /'
-vm_out u | grep -q "DD-END 0" && rig_log "u: note: the write finished before the unplug"
-vm_cmd u 'sh /tests/usb.sh gone 1-4 60' 90 >/dev/null || rig_fail "u: the raw disk is still in the guest after detach"
+vm_out u | grep -q "DD-END 0" && rig_fail "u: the 250 MiB write finished before the unplug: nothing was cut short"
+vm_cmd u 'sh /tests/usb.sh gone 2-2 60' 90 >/dev/null || rig_fail "u: the raw disk is still in the guest after detach"
 dpvm ctl u usb attach storage path=/tmp/raw.img id=raw2 >/dev/null || rig_fail "u: re-attaching raw.img failed"
-raw2=$(vm_cmd u 'sh /tests/usb.sh port-disk 1-4 90') || rig_fail "u: the re-attached raw disk did not appear: $raw2"
-sum=$(vm_cmd u "dd if=$raw2 bs=1M count=1 2>/dev/null | md5sum | cut -d' ' -f1")
+raw2=$(vm_cmd u 'sh /tests/usb.sh port-disk 2-2 90' 150 | grep -m1 '^/dev/sd') || rig_fail "u: the re-attached raw disk did not appear"
+sum=$(vm_cmd u "dd if=$raw2 bs=1M count=1 2>/dev/null | md5sum | cut -d' ' -f1" | grep -E '^[0-9a-f]{32}$')
 [ "$sum" = "$(cut -d' ' -f1 /tmp/first.md5)" ] ||
 	rig_fail "u: the first MiB after the unplug has md5 $sum, written was $(cat /tmp/first.md5)"
 rig_log "u: unplugged mid-write: the guest's dd failed cleanly and the synced first MiB is intact"

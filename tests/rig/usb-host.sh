@@ -18,7 +18,7 @@ command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null && command -v de
 img=$T/usbhost.img
 mkdir -p "$T/root"
 echo "dpvm usb host $$" >"$T/root/seed.txt"
-mkfs.ext4 -q -F -L dpvm-usbhost -d "$T/root" "$img" 96M || fail "mkfs.ext4 failed"
+mkfs.ext4 -q -F -L dpvm-usbhost -d "$T/root" "$img" 512M || fail "mkfs.ext4 failed"
 
 "$DPVM_TOP/scripts/rig" run usb-host --timeout 1500 -q \
 	--qemu-dev qemu-xhci,id=xhci \
