@@ -1485,13 +1485,18 @@ void xhci__detach(struct xhci *x, struct usb_dev *d)
 	for (unsigned int i = 1; i <= XHCI_MAX_SLOTS; i++) {
 		struct xhci_slot *s = &x->slots[i];
 
-		if (s->dev != d)
-			continue;
-		s->dev = NULL;
+		if (s->dev == d)
+			s->dev = NULL;
+		/* every packet d holds: from now on nothing looks at d (it is
+		 * destroyed before xhci__forget) */
 		for (unsigned int dci = 1; dci < XHCI_NR_EPS; dci++) {
-			s->eps[dci].nak = false;
-			if (s->eps[dci].busy)
-				s->eps[dci].cancelled = true;
+			struct xhci_ep *ep = &s->eps[dci];
+
+			if (ep->pkt.dev != d)
+				continue;
+			ep->nak = false;
+			if (ep->busy)
+				ep->cancelled = true;
 		}
 	}
 	if (d->port) {

@@ -100,7 +100,7 @@ rig_log "h: ctl status: $hd"
 mig=$(dpvm ctl h migrate 2>&1) && rig_fail "h: ctl migrate was not refused"
 echo "$mig" | grep -q "USB device hd (46f4:0001, backing host)" || rig_fail "h: ctl migrate's refusal does not name the device: $mig"
 rig_log "h: migrate refused: $mig"
-vm_send h "dd if=/dev/zero of=/mnt/big bs=1M count=400 conv=fsync 2>/tmp/dd.err; echo DD\"\"-END \$?"
+vm_send h "dmesg -n 1; dd if=/dev/zero of=/mnt/big bs=1M count=400 oflag=direct 2>/tmp/dd.err; echo DD\"\"-END \$?"
 sleep 4
 dpvm ctl h usb detach hd >/dev/null || rig_fail "h: ctl usb detach hd failed"
 vm_wait h DD-END 180
@@ -151,7 +151,7 @@ rig_log "r: over usbredir: read 8 MiB and wrote 8 MiB in $(rig_since "$t0") s: $
 rc=$(dpvm ctl --json r status | grep -o '{"name":"rc"[^}]*}')
 echo "$rc" | grep -q '"migratable":true' || rig_fail "r: the remote-client device is not migratable: $rc"
 dpvm ctl r migrate 2>&1 | grep -q "not available in this version" || rig_fail "r: migrate was refused with a remote-client device"
-vm_send r "dd if=/dev/zero of=/mnt/big bs=1M count=400 conv=fsync 2>/tmp/dd.err; echo DD\"\"-END \$?"
+vm_send r "dmesg -n 1; dd if=/dev/zero of=/mnt/big bs=1M count=400 oflag=direct 2>/tmp/dd.err; echo DD\"\"-END \$?"
 sleep 4
 kill "$redir"
 vm_wait r DD-END 180
@@ -190,7 +190,7 @@ echo "$out" | grep -q "^$redirbin " || rig_fail "i: /redir.bin over USB/IP: '$ou
 ipbin=$(vm_cmd i 'dd if=/dev/urandom of=/mnt/ip.bin bs=1M count=8 2>/dev/null && sync && md5sum /mnt/ip.bin | cut -d" " -f1' 300 | grep -E '^[0-9a-f]{32}$') ||
 	rig_fail "i: writing /ip.bin failed"
 rig_log "i: over USB/IP: read 8 MiB and wrote 8 MiB in $(rig_since "$t0") s: $ipbin"
-vm_send i "dd if=/dev/zero of=/mnt/big bs=1M count=400 conv=fsync 2>/tmp/dd.err; echo DD\"\"-END \$?"
+vm_send i "dmesg -n 1; dd if=/dev/zero of=/mnt/big bs=1M count=400 oflag=direct 2>/tmp/dd.err; echo DD\"\"-END \$?"
 sleep 4
 usbip unbind -b "$hp" || rig_fail "usbip unbind failed"
 vm_wait i DD-END 180
