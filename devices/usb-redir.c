@@ -993,35 +993,38 @@ static int fuzz_write(void *priv __unused, uint8_t *data __unused, int count)
 	return count;
 }
 
-int usb_redir__fuzz(const u8 *data, size_t len)
+/*
+ * A client's byte stream into a connected device with the n packets pk
+ * in flight (ids 1..n, in order; a control SET_CONFIGURATION one waits for
+ * configuration_status); afterwards each packet holds what the replies
+ * gave it.  Returns 0, or -1 if the parser found a malformed packet.  For
+ * the unit tests and the fuzzer.
+ */
+int usb_redir__feed(const u8 *data, size_t len, struct usb_packet *pk, unsigned int n,
+		    struct usb_dev *info)
 {
 	struct redir *r = xzalloc(sizeof(*r));
-	struct usb_packet pk[4];
-	u8 bufs[4][300];
 	struct fuzz_in in = { data, len, 0 };
 	int ret = 0;
 
 	r->fuzz = &in;
 	pthread_mutex_init(&r->lock, NULL);
 	r->cfd = r->lfd = r->kick_fd = -1;
-	r->dev.id = xstrdup("fuzz");
+	r->dev.id = xstrdup("feed");
 	r->parser = new_parser(r);
 	r->parser->read_func = fuzz_read;
 	r->parser->write_func = fuzz_write;
-	r->connected = true;
-	for (int i = 0; i < 4; i++) {
-		memset(&pk[i], 0, sizeof(pk[i]));
-		pk[i].buf = bufs[i];
-		pk[i].len = 50 * i + 7;
-		pk[i].in = i & 1;
-		pk[i].type = i == 3 ? USB_XFER_CONTROL : USB_XFER_BULK;
-		queue(r, &pk[i], i == 2 ? PEND_CONFIG : PEND_DATA, &(u64){ 0 });
+	for (unsigned int i = 0; i < n; i++) {
+		bool cfg = pk[i].type == USB_XFER_CONTROL && pk[i].setup.bmRequestType == 0 &&
+			   pk[i].setup.bRequest == USB_REQ_SET_CONFIGURATION;
+
+		queue(r, &pk[i], cfg ? PEND_CONFIG : PEND_DATA, &(u64){ 0 });
 	}
 	r->intr[1].started = true;
-	for (int n = 0; n < 10000; n++) {
+	for (int k = 0; k < 10000; k++) {
 		int rr = usbredirparser_do_read(r->parser);
 
-		/* the fuzzer's own check: an IN reply never overruns its buffer */
+		/* an IN reply never overruns its buffer */
 		for (struct pend *x = r->done; x; x = x->next)
 			if (x->p && x->p->actual > x->p->len)
 				abort();
@@ -1030,6 +1033,8 @@ int usb_redir__fuzz(const u8 *data, size_t len)
 		if (rr == usbredirparser_read_io_error || in.off >= len)
 			break;
 	}
+	if (info)
+		*info = r->dev;
 	usbredirparser_destroy(r->parser);
 	while (r->pending) {
 		struct pend *x = r->pending;
@@ -1044,6 +1049,25 @@ int usb_redir__fuzz(const u8 *data, size_t len)
 		free(x);
 	}
 	free(r->dev.id);
+	if (info)
+		info->id = NULL;
 	free(r);
 	return ret;
+}
+
+int usb_redir__fuzz(const u8 *data, size_t len)
+{
+	struct usb_packet pk[4];
+	u8 bufs[4][300];
+
+	for (int i = 0; i < 4; i++) {
+		memset(&pk[i], 0, sizeof(pk[i]));
+		pk[i].buf = bufs[i];
+		pk[i].len = 50 * i + 7;
+		pk[i].in = i & 1;
+		pk[i].type = i == 3 ? USB_XFER_CONTROL : USB_XFER_BULK;
+	}
+	pk[2].type = USB_XFER_CONTROL;
+	pk[2].setup.bRequest = USB_REQ_SET_CONFIGURATION;
+	return usb_redir__feed(data, len, pk, 4, NULL);
 }

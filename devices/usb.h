@@ -210,7 +210,12 @@ u8 usb_hid__usage(unsigned int key);
 /* emulated mass storage on a file (usb-storage.c), for tests */
 struct usb_dev *usb_storage__new(const char *path, bool readonly, char **err);
 
-/* the fuzzers' entries: a usbredir client's bytes (usb-redir.c) */
+/* a usbredir client's bytes into a device with packets pk[0..n) in flight
+ * (ids 1..n); *info gets the device as the client described it; for tests
+ * (usb-redir.c) */
+int usb_redir__feed(const u8 *data, size_t len, struct usb_packet *pk, unsigned int n,
+		    struct usb_dev *info);
+/* the fuzzer's entry: the same with four packets */
 int usb_redir__fuzz(const u8 *data, size_t len);
 
 /* `dpvm host usb list` (usb-hostlist.c); argv[0] is "usb" */
