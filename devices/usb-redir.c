@@ -124,9 +124,14 @@ static int r_read(void *priv, uint8_t *data, int count)
 {
 	struct redir *r = priv;
 	ssize_t n = recv(r->cfd, data, count, MSG_DONTWAIT);
+	int one = 1;
 
-	if (n > 0)
+	if (n > 0) {
+		/* ACK at once: a client that leaves Nagle on would otherwise wait
+		 * for our delayed ACK before its next small reply */
+		setsockopt(r->cfd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		return n;
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	r->closing = true;	/* EOF or an error */
