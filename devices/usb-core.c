@@ -697,7 +697,7 @@ static struct usb_entry *entry_find(const char *id)
 static int cmd_usb_attach(struct vm *vm, json_object *args, json_object *words, json_object **ret,
 			  char **err)
 {
-	json_object *backing = json_object_new_object(), *v;
+	json_object *backing = json_object_new_object();
 	const char *kname, *id = NULL;
 	struct usb_kind *k;
 	struct usb_entry *e;
@@ -762,7 +762,6 @@ static int cmd_usb_attach(struct vm *vm, json_object *args, json_object *words, 
 		return -1;
 	}
 	*ret = entry_json(e);
-	(void)v;
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 # the same device in the same inner host, and the HID path's interrupt
 # latency.  QEMU gives the inner host a qemu-xhci with a usb-storage on a
 # raw image (46f4:0001).  Each run reads and writes rig.bench_mib MiB
-# (default 32) with O_DIRECT dd at 1 MiB blocks, timed in the guest:
+# (default 32) with O_DIRECT dd at 1 MiB blocks, timed in the guest,
+# rig.bench_runs times (default 1):
 #
 #   BENCH native read|write MBPS          the inner host on its own usb-storage
 #   BENCH host|remote-client|remote-host|emulated read|write MBPS   dpvm
@@ -13,6 +14,8 @@
 
 mib=$(sed -n 's/.*rig\.bench_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
 mib=${mib:-32}
+runs=$(sed -n 's/.*rig\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
+runs=${runs:-1}
 ip link set lo up
 modprobe xhci_pci
 modprobe usb_storage
@@ -40,16 +43,18 @@ done
 
 # the guest-side (and native) measurement: DEV: "read MBPS" and "write MBPS"
 MEASURE='m() { t0=$(cut -d" " -f1 /proc/uptime); dd if=$2 of=$3 bs=1M count='"$mib"' $4 2>/dev/null || { echo "$1 failed"; return 1; }; t1=$(cut -d" " -f1 /proc/uptime); awk -v a=$t0 -v b=$t1 -v n='"$mib"' -v w=$1 "BEGIN { printf \"%s %.1f\\n\", w, n / (b - a) }"; }'
-measure() { # NAME VM|native DEV
-	local out
-	if [ "$2" = native ]; then
-		out=$(sh -c "$MEASURE; m read $3 /dev/null iflag=direct && m write /dev/zero $3 oflag=direct")
-	else
-		out=$(vm_cmd "$2" "$MEASURE; m read $3 /dev/null iflag=direct && m write /dev/zero $3 oflag=direct" 900)
-	fi
-	out=$(echo "$out" | grep -E '^(read|write) ')
-	echo "$out" | sed "s/^/BENCH $1 /"
-	echo "$out" | grep -q "^write " || rig_fail "$1: the measurement failed: $out"
+measure() { # NAME VM|native DEV: $runs times
+	local out i
+	for i in $(seq "$runs"); do
+		if [ "$2" = native ]; then
+			out=$(sh -c "$MEASURE; m read $3 /dev/null iflag=direct && m write /dev/zero $3 oflag=direct")
+		else
+			out=$(vm_cmd "$2" "$MEASURE; m read $3 /dev/null iflag=direct && m write /dev/zero $3 oflag=direct" 900)
+		fi
+		out=$(echo "$out" | grep -E '^(read|write) ')
+		echo "$out" | sed "s/^/BENCH $1 /"
+		echo "$out" | grep -q "^write " || rig_fail "$1: the measurement failed: $out"
+	done
 }
 
 # (dpvm's own messages share the console: keep the device's line)
