@@ -11,8 +11,9 @@
 #      guest mounts it, /inner.bin has the inner host's md5, it writes
 #      /host.bin (8 MiB) and syncs; ctl status says migratable false and
 #      `ctl migrate` is refused naming the device; then a long write is cut
-#      by `ctl usb detach`: the guest sees a disconnect and goes on, dpvm
-#      gives the device back: the inner host's driver takes it again, mounts
+#      by the inner host unplugging the device (its hub port disabled): dpvm
+#      unplugs it from the guest, which sees a disconnect and goes on; the
+#      port enabled again, the inner host's driver takes the device, mounts
 #      it (replaying the journal) and reads /host.bin with the guest's md5
 #   3. backing "remote-client" (usbredir): a nested guest listens with --usb
 #      remote-client,listen=127.0.0.1:7700 and has no device until
@@ -102,12 +103,27 @@ echo "$mig" | grep -q "USB device hd (46f4:0001, backing host)" || rig_fail "h: 
 rig_log "h: migrate refused: $mig"
 vm_send h "dmesg -n 1; dd if=/dev/zero of=/mnt/big bs=1M count=400 oflag=direct 2>/tmp/dd.err; echo DD\"\"-END \$?"
 sleep 4
-dpvm ctl h usb detach hd >/dev/null || rig_fail "h: ctl usb detach hd failed"
+# the host unplugs the device: its hub port is disabled (a logical unplug)
+pdis="/sys/bus/usb/devices/usb${hp%%-*}/${hp%%-*}-0:1.0/usb${hp%%-*}-port${hp#*-}/disable"
+hostunplug=
+if [ -w "$pdis" ]; then
+	echo 1 >"$pdis" || rig_fail "h: disabling the inner host's port ($pdis) failed"
+	hostunplug=1
+else
+	rig_log "h: no $pdis in this kernel: unplugging with ctl usb detach instead"
+	dpvm ctl h usb detach hd >/dev/null || rig_fail "h: ctl usb detach hd failed"
+fi
 vm_wait h DD-END 180
 vm_out h | grep -q "DD-END 0" && rig_fail "h: the 400 MiB write finished before the unplug: nothing was cut short"
 vm_cmd h 'cat /tmp/dd.err; dmesg | grep -E "USB disconnect" | tail -2' | sed 's/^/  guest: /'
 vm_cmd h "sh /tests/usb.sh gone $port 60" 90 >/dev/null || rig_fail "h: the device is still in the guest after detach"
 vm_cmd h 'umount -f /mnt 2>/dev/null; echo still-alive' | grep -q still-alive || rig_fail "h: the guest hangs after the unplug"
+if [ -n "$hostunplug" ]; then
+	vm_out h | grep -q "hd unplugged from the guest: the host unplugged it" ||
+		rig_fail "h: dpvm did not say the host unplugged the device"
+	rig_log "h: the inner host unplugged the device (port disabled) mid-write: the guest saw a disconnect"
+	echo 0 >"$pdis"
+fi
 disk=$(qdisk) || rig_fail "the inner host's usb-storage did not take the disk back after dpvm let go"
 mount -t ext4 "$disk" /mnt || rig_fail "the inner host cannot mount the disk after the guest's unplug"
 got=$(md5sum /mnt/host.bin | cut -d' ' -f1)
