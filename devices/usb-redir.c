@@ -263,16 +263,15 @@ static void r_device_disconnect(void *priv)
 	usb__unplug(&r->dev, "the usbredir client took the device away");
 }
 
-static void r_configuration_status(void *priv, uint64_t id,
-				   struct usb_redir_configuration_status_header *h)
+/* the answer to a set_configuration or set_alt_setting: a status, no data */
+static void status_reply(struct redir *r, u64 id, enum pend_kind kind, u8 status)
 {
-	struct redir *r = priv;
 	struct pend *x;
 
 	pthread_mutex_lock(&r->lock);
-	x = take(r, id, PEND_CONFIG);
+	x = take(r, id, kind);
 	if (x && x->p) {
-		x->p->status = status_of(h->status);
+		x->p->status = status_of(status);
 		x->p->actual = 0;
 	}
 	if (x)
@@ -280,21 +279,16 @@ static void r_configuration_status(void *priv, uint64_t id,
 	pthread_mutex_unlock(&r->lock);
 }
 
+static void r_configuration_status(void *priv, uint64_t id,
+				   struct usb_redir_configuration_status_header *h)
+{
+	status_reply(priv, id, PEND_CONFIG, h->status);
+}
+
 static void r_alt_setting_status(void *priv, uint64_t id,
 				 struct usb_redir_alt_setting_status_header *h)
 {
-	struct redir *r = priv;
-	struct pend *x;
-
-	pthread_mutex_lock(&r->lock);
-	x = take(r, id, PEND_ALT);
-	if (x && x->p) {
-		x->p->status = status_of(h->status);
-		x->p->actual = 0;
-	}
-	if (x)
-		finish(r, x);
-	pthread_mutex_unlock(&r->lock);
+	status_reply(priv, id, PEND_ALT, h->status);
 }
 
 /* a data reply: IN data into the guest's buffer (at most its length) */

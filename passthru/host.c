@@ -493,6 +493,22 @@ static bool restore(const char *bdf, const char *override, const char *driver)
 	return wait_driver(bdf, driver);
 }
 
+/* unbind d from its current driver (d->driver), if any; -EBUSY if it stays */
+static int unbind_current(const struct host_pci_dev *d)
+{
+	int ret;
+
+	if (!d->driver[0])
+		return 0;
+	ret = host_pci__unbind(d->bdf);
+	if (!ret && !wait_driver(d->bdf, ""))
+		ret = -EBUSY;
+	if (ret)
+		pr_err("%s: cannot unbind it from %s: %s%s", d->bdf, d->driver,
+		       ret == -EBUSY ? "it is still bound" : strerror(-ret), fix_for(ret));
+	return ret;
+}
+
 /* bdf from its host driver (d->driver) to vfio-pci; on failure as before */
 static int bind_vfio(const struct host_pci_dev *d)
 {
@@ -505,14 +521,9 @@ static int bind_vfio(const struct host_pci_dev *d)
 		       fix_for(ret));
 		return ret;
 	}
-	if (d->driver[0]) {
-		ret = host_pci__unbind(bdf);
-		if (ret || !wait_driver(bdf, "")) {
-			pr_err("%s: cannot unbind it from %s: %s%s", bdf, d->driver,
-			       ret ? strerror(-ret) : "it is still bound", fix_for(ret));
-			goto undo;
-		}
-	}
+	ret = unbind_current(d);
+	if (ret)
+		goto undo;
 	ret = host_pci__probe(bdf);
 	if (!wait_driver(bdf, VFIO_DRIVER)) {
 		char now[PCI_DRIVER_LEN] = "";
@@ -552,14 +563,9 @@ static int unbind_vfio(const struct host_pci_dev *d, const char *driver)
 		       fix_for(ret));
 		return ret;
 	}
-	if (d->driver[0]) {
-		ret = host_pci__unbind(bdf);
-		if (ret || !wait_driver(bdf, "")) {
-			pr_err("%s: cannot unbind it from %s: %s%s", bdf, d->driver,
-			       ret ? strerror(-ret) : "it is still bound", fix_for(ret));
-			goto undo;
-		}
-	}
+	ret = unbind_current(d);
+	if (ret)
+		goto undo;
 	if (!driver[0])
 		return 0;
 	if (!host_pci__driver_loaded(driver) && !fake_sysfs()) {
