@@ -209,35 +209,6 @@ static u8 errno_status(int err)
 	return err == -EOPNOTSUPP ? BLK_S_UNSUPP : BLK_S_IOERR;
 }
 
-/* read or write the data segments iov[first..first+n) at offset */
-static int blk_rw(struct virtio_blk *b, bool write, struct iovec *iov, unsigned int n,
-		  u64 offset)
-{
-	while (n) {
-		ssize_t r = write ? pwritev(b->fd, iov, MIN(n, (unsigned int)IOV_MAX), offset) :
-				    preadv(b->fd, iov, MIN(n, (unsigned int)IOV_MAX), offset);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO; /* the backing shrank under us */
-		offset += r;
-		while (n && (size_t)r >= iov->iov_len) {
-			r -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n && r) {
-			/* a short transfer inside a segment: advance it (a copy) */
-			iov->iov_base = (u8 *)iov->iov_base + r;
-			iov->iov_len -= r;
-		}
-	}
-	return 0;
-}
-
 static int blk_discard(struct virtio_blk *b, struct virtq_elem *e, bool zeroes)
 {
 	size_t len = e->out_len - sizeof(struct blk_req_hdr);
@@ -330,7 +301,9 @@ static u32 blk_request(struct virtio_blk *b, struct virtq_elem *e)
 			if (local[n].iov_len)
 				n++;
 		}
-		ret = blk_rw(b, h.type == BLK_T_OUT, local, n, h.sector * SECTOR);
+		ret = rw_all_iov(b->fd, h.type == BLK_T_OUT, local, n, h.sector * SECTOR, 0);
+		if (ret == -ERANGE)
+			ret = -EIO;	/* the backing shrank under us */
 		if (!ret && h.type == BLK_T_IN)
 			written += dlen;
 		if (h.type == BLK_T_IN)

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -190,6 +192,33 @@ int write_all(int fd, const void *buf, size_t len)
 			return -errno;
 		p += n;
 		len -= n;
+	}
+	return 0;
+}
+
+int rw_all_iov(int fd, bool write, struct iovec *iov, unsigned int n, u64 off, int flags)
+{
+	while (n) {
+		unsigned int cnt = MIN(n, (unsigned int)IOV_MAX);
+		ssize_t r = write ? pwritev2(fd, iov, cnt, off, flags) : preadv(fd, iov, cnt, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ERANGE;
+		off += r;
+		while (n && (size_t)r >= iov->iov_len) {
+			r -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n && r) {
+			/* a short transfer inside a segment: advance it */
+			iov->iov_base = (u8 *)iov->iov_base + r;
+			iov->iov_len -= r;
+		}
 	}
 	return 0;
 }

@@ -23,6 +23,12 @@ const char *fmt_size(u64 bytes, char *buf, size_t len);
 int read_file(const char *path, size_t max, void **buf, size_t *len);
 /* write all of buf, retrying on EINTR and short writes */
 int write_all(int fd, const void *buf, size_t len);
+struct iovec;
+/* read or write all of iov[0..n) at off (pwritev2 with flags for writes),
+ * retrying on EINTR and short transfers; iov is consumed.  0, -errno, or
+ * -ERANGE if the file ends first (not -ENODATA: the block layer returns that
+ * for a medium error) */
+int rw_all_iov(int fd, bool write, struct iovec *iov, unsigned int n, u64 off, int flags);
 
 u64 time_ns(void);
 

@@ -101,39 +101,13 @@ static bool iov_aligned(const struct iovec *iov, unsigned int n, size_t a)
 	return true;
 }
 
-static int rw_vec(int fd, bool write, struct iovec *iov, unsigned int n, u64 off, int flags)
-{
-	while (n) {
-		unsigned int cnt = MIN(n, (unsigned int)IOV_MAX);
-		ssize_t r = write ? pwritev2(fd, iov, cnt, off, flags) : preadv(fd, iov, cnt, off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return SCSI_RW_EOF;
-		off += r;
-		while (n && (size_t)r >= iov->iov_len) {
-			r -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n && r) {
-			iov->iov_base = (u8 *)iov->iov_base + r;
-			iov->iov_len -= r;
-		}
-	}
-	return 0;
-}
-
 int scsi_file_rw(int fd, bool write, const struct iovec *iov, unsigned int n, size_t skip,
 		 size_t len, u64 off, int flags)
 {
 	struct iovec local[VIRTQ_MAX_SIZE];
 	unsigned int k = scsi_iov_range(iov, n, skip, len, local, ARRAY_SIZE(local));
 
-	return rw_vec(fd, write, local, k, off, flags);
+	return rw_all_iov(fd, write, local, k, off, flags);
 }
 
 /* I/O through an aligned bounce buffer, for O_DIRECT with guest buffers that
@@ -153,7 +127,7 @@ static int rw_bounce(int fd, bool write, const struct iovec *iov, unsigned int n
 
 		if (write)
 			iov_to_buf(iov, n, skip + done, buf, l);
-		ret = rw_vec(fd, write, &b, 1, off + done, flags);
+		ret = rw_all_iov(fd, write, &b, 1, off + done, flags);
 		if (!ret && !write)
 			buf_to_iov(iov, n, skip + done, buf, l);
 		done += l;
@@ -171,7 +145,7 @@ static int sbc_rw(struct sbc *s, bool write, const struct iovec *iov, unsigned i
 
 	if (s->direct && !iov_aligned(local, k, s->bs < 4096 ? 512 : 4096))
 		return rw_bounce(s->fd, write, iov, n, skip, len, off, flags);
-	return rw_vec(s->fd, write, local, k, off, flags);
+	return rw_all_iov(s->fd, write, local, k, off, flags);
 }
 
 /* the backing's size in blocks now */
@@ -382,7 +356,7 @@ static void sbc_aio_done(struct scsi_aio_op *aop, int res)
 		memmove(op->iov, v, op->n * sizeof(*v));
 		if (!scsi_aio__rw(s->aio, s->fd, op->write, op->iov, op->n, op->off, op->flags, &op->op))
 			return;
-		res = rw_vec(s->fd, op->write, op->iov, op->n, op->off, op->flags);
+		res = rw_all_iov(s->fd, op->write, op->iov, op->n, op->off, op->flags);
 		res = res ? res : (int)op->left;
 	}
 	if (res == 0 || res == SCSI_RW_EOF) {
@@ -437,7 +411,7 @@ static void do_verify(struct sbc *s, struct scsi_req *r)
 		u64 l = MIN(total - done, (u64)CHUNK);
 		struct iovec v = { buf, l };
 
-		ret = rw_vec(s->fd, false, &v, 1, c->lba * s->bs + done, 0);
+		ret = rw_all_iov(s->fd, false, &v, 1, c->lba * s->bs + done, 0);
 		if (ret)
 			break;
 		for (u64 o = 0; bytchk && o < l; o += s->bs) {
@@ -558,7 +532,7 @@ static void do_write_same(struct sbc *s, struct scsi_req *r)
 		while (done < len && !ret) {
 			struct iovec v = { buf, MIN(len - done, (u64)bl) };
 
-			ret = rw_vec(s->fd, true, &v, 1, off + done, s->wce ? 0 : RWF_DSYNC);
+			ret = rw_all_iov(s->fd, true, &v, 1, off + done, s->wce ? 0 : RWF_DSYNC);
 			done += v.iov_len;
 		}
 		free(buf);

@@ -397,8 +397,7 @@ u64 sbc__capacity(struct scsi_lun *l);
 
 /* I/O on a backing fd: len bytes of iov (skipping skip) at off, retrying
  * short transfers; flags for pwritev2 (RWF_DSYNC).  0, or -errno; SCSI_RW_EOF
- * if the file ended (it shrank).  (Not -ENODATA: the block layer returns that
- * for a medium error.) */
+ * if the file ended (it shrank), as rw_all_iov (vmm/util.h) says it */
 #define SCSI_RW_EOF	(-ERANGE)
 int scsi_file_rw(int fd, bool write, const struct iovec *iov, unsigned int n, size_t skip,
 		 size_t len, u64 off, int flags);
