@@ -10,8 +10,9 @@
  *     them back when the interfaces are released: on detach, on power-off
  *     and at exit
  *   - the guest's packets become libusb transfers (control, bulk,
- *     interrupt), submitted asynchronously and completed by one event
- *     thread shared by every host device; SET_CONFIGURATION, SET_INTERFACE
+ *     interrupt, and isochronous: one packet per TD, sent as soon as the
+ *     guest queues it), submitted asynchronously and completed by one
+ *     event thread shared by every host device; SET_CONFIGURATION, SET_INTERFACE
  *     and CLEAR_FEATURE(ENDPOINT_HALT) go through the calls the kernel
  *     wants for them; a port reset from the guest resets the device
  *   - the host unplugging the device (a transfer ends with NO_DEVICE, or
@@ -224,6 +225,11 @@ static void xfer_done(struct libusb_transfer *t)
 		p->actual = MIN((u32)MAX(t->actual_length, 0), p->len);
 		if (p->in && p->actual)
 			memcpy(p->buf, x->ctrl + LIBUSB_CONTROL_SETUP_SIZE, p->actual);
+	} else if (t->type == LIBUSB_TRANSFER_TYPE_ISOCHRONOUS) {
+		/* one packet (one TD): its own status and length count */
+		if (t->status == LIBUSB_TRANSFER_COMPLETED)
+			p->status = status_of(t->iso_packet_desc[0].status);
+		p->actual = MIN(t->iso_packet_desc[0].actual_length, p->len);
 	} else {
 		p->actual = MIN((u32)MAX(t->actual_length, 0), p->len);
 	}
@@ -252,7 +258,8 @@ static void xfer_done(struct libusb_transfer *t)
 static int submit(struct host_dev *h, struct usb_packet *p)
 {
 	struct host_xfer *x = xzalloc(sizeof(*x));
-	struct libusb_transfer *t = libusb_alloc_transfer(0);
+	/* an isochronous TD is one packet of one service interval */
+	struct libusb_transfer *t = libusb_alloc_transfer(p->type == USB_XFER_ISO ? 1 : 0);
 	u8 ep = p->ep | (p->in ? LIBUSB_ENDPOINT_IN : 0);
 	int r;
 
@@ -279,11 +286,10 @@ static int submit(struct host_dev *h, struct usb_packet *p)
 	case USB_XFER_INT:
 		libusb_fill_interrupt_transfer(t, h->handle, ep, p->buf, p->len, xfer_done, x, 0);
 		break;
-	default:
-		libusb_free_transfer(t);
-		free(x);
-		pr_warn_guest("%s: isochronous transfers are not passed through", h->dev.id);
-		return p->status = USB_RET_IOERROR;
+	case USB_XFER_ISO:
+		libusb_fill_iso_transfer(t, h->handle, ep, p->buf, p->len, 1, xfer_done, x, 0);
+		libusb_set_iso_packet_lengths(t, p->len);
+		break;
 	}
 	pthread_mutex_lock(&h->lock);
 	r = libusb_submit_transfer(t);

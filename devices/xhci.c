@@ -521,8 +521,11 @@ static void td_finish(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep, i
 	ep->ring = ep->td_end;
 	if (cc != CC_SUCCESS && cc != CC_SHORT_PACKET) {
 		x->stats.errors++;
-		ep->state = EP_STATE_HALTED;
-		ep_store(x, s, ep->dci);
+		/* an isochronous endpoint never halts: the error is this TD's */
+		if (ep->type != EP_TYPE_ISO_OUT && ep->type != EP_TYPE_ISO_IN) {
+			ep->state = EP_STATE_HALTED;
+			ep_store(x, s, ep->dci);
+		}
 	}
 	td_events(x, ep, cc, actual);
 	ep->td_len = 0;
@@ -547,6 +550,8 @@ static bool td_submit(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep)
 {
 	struct usb_packet *p = &ep->pkt;
 	bool control = ep->type == EP_TYPE_CONTROL;
+	bool iso = ep->type == EP_TYPE_ISO_OUT || ep->type == EP_TYPE_ISO_IN;
+	bool has_data = false;
 	u64 total = 0;
 	int ret;
 
@@ -575,8 +580,9 @@ static bool td_submit(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep)
 		const struct xhci_trb *t = &ep->td[i].trb;
 		u32 type = TRB_TYPE(t->control);
 
-		if (type == TRB_ISOCH || (!control && (type == TRB_SETUP || type == TRB_DATA ||
-						       type == TRB_STATUS)) ||
+		/* an isochronous TD starts with an Isoch TRB, and only it has one */
+		if ((type == TRB_ISOCH && (!iso || i)) || (iso && !i && type == TRB_NORMAL) ||
+		    (!control && (type == TRB_SETUP || type == TRB_DATA || type == TRB_STATUS)) ||
 		    (control && type == TRB_NORMAL && i == 1) ||
 		    (data_trb(type) && t->control & TRB_IDT && (p->in || TRB_LEN(t->status) > 8))) {
 			pr_warn_guest("%s: slot %u ep %u: TRB type %u is not valid here; TRB error",
@@ -585,8 +591,18 @@ static bool td_submit(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep)
 			td_reject(x, s, ep, ep->td[i].addr, CC_TRB_ERROR, false);
 			return true;
 		}
-		if (data_trb(type))
+		if (data_trb(type)) {
 			total += TRB_LEN(t->status);
+			has_data = true;
+		}
+	}
+	if (!control && !has_data) {
+		/* No-op TRBs only (Linux turns a cancelled TD into these): nothing
+		 * for the device, the TRBs with IOC still report */
+		ep->ring = ep->td_end;
+		td_events(x, ep, CC_SUCCESS, 0);
+		ep->td_len = 0;
+		return true;
 	}
 	if (total > XHCI_TD_MAX_BYTES) {
 		pr_warn_guest("%s: slot %u ep %u: a TD of %llu bytes (at most %u); TRB error", x->name,

@@ -6,7 +6,8 @@
  * Enable Slot, Address Device, descriptors, Configure Endpoint), HID
  * reports through an interrupt endpoint (NAK, then the key arrives),
  * context updates, Stop Endpoint / Set TR Dequeue, and hostile input:
- * TRBs and contexts that lie, a full event ring, TDs that never end.
+ * TRBs and contexts that lie, a full event ring, TDs that never end;
+ * isochronous TDs and No-op TDs on a device that records its packets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -600,6 +601,128 @@ static void test_event_ring_full(void **state __unused)
 	assert_int_equal(command(0, TRB_CMD_NOOP << TRB_TYPE_SHIFT, NULL), CC_SUCCESS);
 }
 
+/* ---- isochronous TDs and No-op TDs, on a device that records what it gets ---- */
+
+static struct {
+	unsigned int calls;
+	enum usb_xfer type;
+	bool in;
+	u32 len;
+	int answer;
+} rec;
+
+static int rec_handle(struct usb_dev *d __unused, struct usb_packet *p)
+{
+	rec.calls++;
+	rec.type = p->type;
+	rec.in = p->in;
+	rec.len = p->len;
+	if (rec.answer == USB_RET_SUCCESS && p->in) {
+		memset(p->buf, 0x5a, p->len);
+		p->actual = p->len - 2;		/* a short packet */
+	}
+	return p->status = rec.answer;
+}
+
+static void rec_destroy(struct usb_dev *d)
+{
+	free(d->id);
+	free(d);
+}
+
+static const struct usb_dev_ops rec_ops = {
+	.kind = "recorder",
+	.handle = rec_handle,
+	.destroy = rec_destroy,
+};
+
+/* the first event after a doorbell on dci: its completion code */
+static u8 ring_and_wait(u8 slot, unsigned int dci, struct xhci_trb *ev)
+{
+	w32(XHCI_OFF_DOORBELL + 4 * slot, dci);
+	xhci__process(x);
+	assert_true(next_event(ev));
+	assert_int_equal(TRB_TYPE(ev->control), TRB_EV_TRANSFER);
+	return ev->status >> 24;
+}
+
+static void test_isochronous(void **state __unused)
+{
+	struct usb_dev *d = calloc(1, sizeof(*d));
+	struct xhci_trb ev;
+	unsigned int calls;
+	u8 slot;
+
+	d->ops = &rec_ops;
+	d->id = strdup("rec");
+	d->backing = "emulated";
+	d->speed = USB_SPEED_FULL;
+	memset(&rec, 0, sizeof(rec));
+	start();
+	slot = enumerate(d, 1);
+	/* EP1 IN, isochronous, 192-byte packets (CErr 0, as for any isoch endpoint) */
+	ctx_clear();
+	icc()[1] = 1 | 1u << 3;
+	ictx(0)[0] = 3u << 27;
+	ictx(0)[1] = 1u << 16;
+	ictx(3)[1] = 192u << 16 | EP_TYPE_ISO_IN << 3;
+	ictx(3)[2] = EP1_RING | 1;
+	assert_int_equal(command(IN_CTX, TRB_CMD_CONFIGURE_EP << TRB_TYPE_SHIFT | (u32)slot << 24,
+				 NULL), CC_SUCCESS);
+
+	/* an Isoch TRB (start ASAP) reaches the device as one isochronous IN packet */
+	memset(ram(DATA), 0, 256);
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, DATA, 192,
+		TRB_ISOCH << TRB_TYPE_SHIFT | TRB_IOC | TRB_ISP | 1u << 31 /* SIA */);
+	assert_int_equal(ring_and_wait(slot, 3, &ev), CC_SHORT_PACKET);
+	assert_int_equal(rec.calls, 1);
+	assert_int_equal(rec.type, USB_XFER_ISO);
+	assert_true(rec.in);
+	assert_int_equal(rec.len, 192);
+	assert_int_equal(ev.status & 0xffffff, 2);	/* residue */
+	assert_int_equal(ram(DATA)[189], 0x5a);
+	assert_int_equal(ram(DATA)[190], 0);
+
+	/* an Isoch TRB chained to a Normal TRB is one TD, one packet */
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, DATA, 100, TRB_ISOCH << TRB_TYPE_SHIFT | TRB_CH);
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, DATA + 100, 92, TRB_NORMAL << TRB_TYPE_SHIFT | TRB_IOC);
+	assert_int_equal(ring_and_wait(slot, 3, &ev), CC_SHORT_PACKET);
+	assert_int_equal(rec.calls, 2);
+	assert_int_equal(rec.len, 192);
+
+	/* a transaction error ends that TD only: an isochronous endpoint never halts */
+	rec.answer = USB_RET_IOERROR;
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, DATA, 192, TRB_ISOCH << TRB_TYPE_SHIFT | TRB_IOC);
+	assert_int_equal(ring_and_wait(slot, 3, &ev), CC_USB_TRANSACTION_ERROR);
+	assert_int_equal(octx(3)[0] & 7, EP_STATE_RUNNING);
+	rec.answer = USB_RET_SUCCESS;
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, DATA, 192, TRB_ISOCH << TRB_TYPE_SHIFT | TRB_IOC);
+	assert_int_equal(ring_and_wait(slot, 3, &ev), CC_SHORT_PACKET);
+	assert_int_equal(rec.calls, 4);
+
+	/* a TD of No-op TRBs (a cancelled TD, as Linux leaves it) never reaches the device */
+	calls = rec.calls;
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, 0, 0, TRB_NOOP << TRB_TYPE_SHIFT | TRB_CH);
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, 0, 0, TRB_NOOP << TRB_TYPE_SHIFT | TRB_IOC);
+	assert_int_equal(ring_and_wait(slot, 3, &ev), CC_SUCCESS);
+	assert_int_equal(ev.param, EP1_RING + 16 * (ep1_idx - 1));
+	assert_int_equal(rec.calls, calls);
+
+	/* an isochronous TD must start with an Isoch TRB: a Normal TRB is a TRB error */
+	put_trb(EP1_RING, &ep1_idx, &ep1_pcs, DATA, 192, TRB_NORMAL << TRB_TYPE_SHIFT | TRB_IOC);
+	assert_int_equal(ring_and_wait(slot, 3, &ev), CC_TRB_ERROR);
+	assert_int_equal(rec.calls, calls);
+
+	/* an Isoch TRB on EP0 (a control endpoint) is a TRB error too */
+	put_trb(EP0_RING, &ep0_idx, &ep0_pcs, DATA, 8, TRB_ISOCH << TRB_TYPE_SHIFT | TRB_IOC);
+	assert_int_not_equal(ring_and_wait(slot, 1, &ev), CC_SUCCESS);
+	assert_int_equal(rec.calls, calls);
+
+	xhci__detach(x, d);
+	d->ops->destroy(d);
+	xhci__forget(x, d);
+}
+
 /* the HID usage table: letters, digits, modifiers */
 static void test_usage(void **state __unused)
 {
@@ -623,6 +746,7 @@ int main(void)
 		T(test_tablet),
 		T(test_hostile),
 		T(test_event_ring_full),
+		T(test_isochronous),
 		cmocka_unit_test(test_usage),
 	};
 
