@@ -81,7 +81,9 @@ static struct {
 	struct host_dev *devs;	/* for the gone-from-the-host check */
 } lu = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static bool sysfs_gone(struct host_dev *h)
+/* the device left the host's sysfs, or its address there changed (it
+ * re-enumerated): why, in why; false if it is still the one dpvm claimed */
+static bool sysfs_gone(struct host_dev *h, char *why, size_t len)
 {
 	char path[256], buf[16] = "";
 	FILE *f;
@@ -89,12 +91,18 @@ static bool sysfs_gone(struct host_dev *h)
 
 	snprintf(path, sizeof(path), "%s/bus/usb/devices/%s/devnum", sysfs__root(), h->path);
 	f = fopen(path, "r");
-	if (!f)
+	if (!f) {
+		snprintf(why, len, "the host unplugged it (%s is gone)", h->path);
 		return true;
+	}
 	if (fgets(buf, sizeof(buf), f))
 		n = strtoul(buf, NULL, 10);
 	fclose(f);
-	return n != h->addr;
+	if (n == h->addr)
+		return false;
+	snprintf(why, len, "the host unplugged it (%s is now address %u, was %u)", h->path, n,
+		 h->addr);
+	return true;
 }
 
 static void *event_thread(void *arg __unused)
@@ -108,11 +116,14 @@ static void *event_thread(void *arg __unused)
 			return NULL;
 		}
 		/* devices the host took away: their transfers may never fail */
-		for (struct host_dev *h = lu.devs; h; h = h->next)
-			if (!h->gone && sysfs_gone(h)) {
+		for (struct host_dev *h = lu.devs; h; h = h->next) {
+			char why[128];
+
+			if (!h->gone && sysfs_gone(h, why, sizeof(why))) {
 				h->gone = true;
-				usb__unplug(&h->dev, "the host unplugged it");
+				usb__unplug(&h->dev, why);
 			}
+		}
 		pthread_mutex_unlock(&lu.lock);
 		libusb_handle_events_timeout_completed(lu.ctx, &tv, NULL);
 	}
@@ -300,7 +311,7 @@ static int submit(struct host_dev *h, struct usb_packet *p)
 		free(x);
 		if (r == LIBUSB_ERROR_NO_DEVICE && !h->gone) {
 			h->gone = true;
-			usb__unplug(&h->dev, "the host unplugged it");
+			usb__unplug(&h->dev, "the host unplugged it (libusb: no device)");
 			return p->status = USB_RET_NODEV;
 		}
 		pr_warn_guest("%s: libusb refused a transfer on endpoint %#x: %s", h->dev.id, ep,
