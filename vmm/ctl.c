@@ -67,6 +67,30 @@ static int connect_to(const char *target, char *path, size_t len)
 	return fd;
 }
 
+/* KEY=VALUE's value: JSON if all of it is one JSON value (3, true, [1,2],
+ * {"a":1}, "s"), else the string as written: 46f4:0002 or 0x10 are strings,
+ * not a number and what follows it */
+static json_object *arg_value(const char *s)
+{
+	struct json_tokener *tok = json_tokener_new();
+	size_t len = strlen(s);
+	json_object *v = NULL;
+
+	if (tok) {
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		/* the NUL ends a number at the end of the input */
+		v = json_tokener_parse_ex(tok, s, len + 1);
+		if (v && (json_tokener_get_error(tok) != json_tokener_success ||
+			  json_tokener_get_parse_end(tok) != len ||
+			  json_object_is_type(v, json_type_null))) {
+			json_object_put(v);
+			v = NULL;
+		}
+		json_tokener_free(tok);
+	}
+	return v ? v : json_object_new_string(s);
+}
+
 static json_object *build_request(const char *cmd, int argc, char **argv)
 {
 	json_object *req = json_object_new_object(), *args = json_object_new_object();
@@ -78,13 +102,8 @@ static json_object *build_request(const char *cmd, int argc, char **argv)
 
 		if (eq && eq != argv[i]) {
 			char *key = strndup(argv[i], eq - argv[i]);
-			json_object *v = json_tokener_parse(eq + 1);
 
-			if (!v || json_object_is_type(v, json_type_null)) {
-				json_object_put(v);
-				v = json_object_new_string(eq + 1);
-			}
-			json_object_object_add(args, key, v);
+			json_object_object_add(args, key, arg_value(eq + 1));
 			free(key);
 		} else {
 			if (!words)

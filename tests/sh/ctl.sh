@@ -60,9 +60,21 @@ json_get() {
 }
 
 S=$T/api.sock
-start_vm "$T/vm1" --api "unix:$S" --console "file:$T/log" --name ctl-one --cpus 2 --mem 128M
+start_vm "$T/vm1" --api "unix:$S" --console "file:$T/log" --name ctl-one --cpus 2 --mem 128M \
+	--usb controller
 wait_for_socket "$S"
 [ "$(stat -c %a "$S")" = 600 ] || fail "the API socket is mode $(stat -c %a "$S"), expected 600"
+
+# KEY=VALUE: a value is JSON only when all of it is (46f4:0002 is a string,
+# not the number 46 and the rest)
+echo "+ dpvm ctl $S usb attach host device=46f4:0002"
+out=$("$DPVM" ctl "$S" usb attach host device=46f4:0002 2>&1) && fail "attaching a host device this host has not worked"
+echo "$out"
+echo "$out" | grep -q "46f4:0002" || fail "usb attach did not get device=46f4:0002 as written: $out"
+echo "+ dpvm ctl $S usb attach storage path=/nonexistent ro=true"
+out=$("$DPVM" ctl "$S" usb attach storage path=/nonexistent ro=true 2>&1) && fail "attaching a missing file worked"
+echo "$out"
+echo "$out" | grep -q "/nonexistent" || fail "usb attach storage did not name the missing file: $out"
 
 # status: JSON with the VM's name, vCPUs and memory
 echo "+ dpvm ctl --json $S status"
