@@ -10,16 +10,11 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found; 
 PY=$(command -v /usr/bin/python3 || command -v python3) || skip "python3 not found; run scripts/install-deps"
 
 wav=$T/usb-audio.wav
-"$DPVM_TOP/scripts/rig" run usb-iso --timeout 900 -q \
+rig_quiet usb-iso "guest:|host usb list:|ctl usb list:" --timeout 900 \
 	--qemu-dev qemu-xhci,id=xhci \
 	--qemu-dev "-audiodev wav,id=snd0,path=$wav,out.frequency=48000,out.channels=2,out.format=s16" \
-	--qemu-dev usb-audio,bus=xhci.0,audiodev=snd0 >"$T/rig.out" 2>&1
-st=$?
-log=$DPVM_TOP/build/rig/usb-iso.log
-tr -d '\r' <"$log" | grep -E "rig\[|guest:|host usb list:|ctl usb list:|RIG-" | tail -n 60
-tail -n 3 "$T/rig.out"
-[ $st -eq 77 ] && skip "$(grep -m1 SKIP "$T/rig.out")"
-[ $st -eq 0 ] || fail "the rig scenario failed (status $st)"
+	--qemu-dev usb-audio,bus=xhci.0,audiodev=snd0
+log=$RIG_LOG
 frames=$(tr -d '\r' <"$log" | sed -n 's/^RIG-USB-ISO \([0-9]*\).*/\1/p' | tail -n 1)
 [ -n "$frames" ] || fail "the scenario printed no RIG-USB-ISO line"
 [ -s "$wav" ] || fail "QEMU wrote no $wav"

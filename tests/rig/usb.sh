@@ -18,16 +18,11 @@ head -c 4M /dev/urandom >"$T/root/blob"
 md5=$(md5sum <"$T/root/blob" | cut -d' ' -f1)
 mkfs.ext4 -q -F -L dpvm-usb -d "$T/root" "$img" 64M || fail "mkfs.ext4 failed"
 
-"$DPVM_TOP/scripts/rig" run usb --timeout 1500 -q \
+rig_quiet usb "guest:|usb list:" --timeout 1500 \
 	--qemu-dev "-drive file=$img,if=none,id=usbimg,format=raw,cache=writeback" \
 	--qemu-dev virtio-blk-pci,drive=usbimg,addr=0x10 \
-	--append "usb.md5=$md5" >"$T/rig.out" 2>&1
-st=$?
-log=$DPVM_TOP/build/rig/usb.log
-tr -d '\r' <"$log" | grep -E "rig\[|guest:|usb list:|RIG-" | tail -n 80
-tail -n 3 "$T/rig.out"
-[ $st -eq 77 ] && skip "$(grep -m1 SKIP "$T/rig.out")"
-[ $st -eq 0 ] || fail "the rig scenario failed (status $st)"
+	--append "usb.md5=$md5"
+log=$RIG_LOG
 
 # what the guest wrote through USB storage, checked here
 want=$(tr -d '\r' <"$log" | sed -n 's/^RIG-USB-NEW \([0-9a-f]\{32\}\).*/\1/p' | tail -n 1)
