@@ -14,7 +14,8 @@
  *     guest queues it), submitted asynchronously and completed by one
  *     event thread shared by every host device; SET_CONFIGURATION, SET_INTERFACE
  *     and CLEAR_FEATURE(ENDPOINT_HALT) go through the calls the kernel
- *     wants for them; a port reset from the guest resets the device
+ *     wants for them; a port reset from the guest resets the device once
+ *     the guest has used it (not the resets of its first enumeration)
  *   - the host unplugging the device (a transfer ends with NO_DEVICE, or
  *     the device is gone from sysfs) unplugs it from the guest
  *   - the device's state is in the device: the VM cannot migrate with it
@@ -66,6 +67,9 @@ struct host_dev {
 	u8 nr_ifaces;
 	bool claimed[HOST_MAX_INTERFACES];
 	bool gone;
+	/* the guest did more than read descriptors since the claim (or the
+	 * last reset): only then does a port reset reach the device */
+	bool touched;
 	u64 submitted, completed, errors;
 	struct host_dev *next;
 };
@@ -372,6 +376,9 @@ static int host_handle(struct usb_dev *d, struct usb_packet *p)
 
 	if (h->gone)
 		return p->status = USB_RET_NODEV;
+	if (p->ep || (p->setup.bmRequestType & USB_TYPE_MASK) != USB_TYPE_STANDARD ||
+	    (p->setup.bRequest != USB_REQ_GET_DESCRIPTOR && p->setup.bRequest != USB_REQ_GET_STATUS))
+		h->touched = true;
 	if (p->ep == 0 && special_control(h, p))
 		return p->status;
 	return submit(h, p);
@@ -412,8 +419,13 @@ static void host_reset(struct usb_dev *d)
 	struct host_dev *h = container_of(d, struct host_dev, dev);
 	int r;
 
-	if (h->gone)
+	/* a device just claimed is as the host left it: the reset of the
+	 * guest's enumeration would only make the host enumerate it again if
+	 * it answered late (as QEMU's usb-host, which passes only the resets
+	 * of a device the guest has used) */
+	if (h->gone || !h->touched)
 		return;
+	h->touched = false;
 	r = libusb_reset_device(h->handle);
 	if (r == LIBUSB_ERROR_NOT_FOUND || r == LIBUSB_ERROR_NO_DEVICE) {
 		h->gone = true;
