@@ -45,18 +45,21 @@ grep -q 'allow-no-reset' /tmp/err || rig_fail "the refusal does not name allow-n
 vm_guest pt --mem 512M --mem-reserve full --passthru "$bdf,allow-no-reset"
 vm_wait pt DPVM-GUEST-READY 240
 
-# while it runs: a second VM cannot take the device, and the VM refuses snapshots
+# while it runs: a second VM cannot take the device, and the VM refuses suspend,
+# snapshot, migration and hot add/remove, naming the device
 if dpvm run --name second --kernel "$GUEST_KERNEL" --mem-reserve full \
 	--passthru "$bdf,allow-no-reset" --api none --console none 2>/tmp/err; then
 	rig_fail "a second VM took the claimed device"
 fi
 grep -q "VM 'pt'" /tmp/err || rig_fail "the second VM's refusal does not name the first: $(cat /tmp/err)"
 rig_log "second VM: $(cat /tmp/err)"
-if dpvm ctl pt snapshot 2>/tmp/err; then
-	rig_fail "a snapshot of a passthrough VM was accepted"
-fi
-grep -q "$bdf" /tmp/err || rig_fail "the snapshot refusal does not name the device: $(cat /tmp/err)"
-rig_log "snapshot: $(cat /tmp/err)"
+for op in suspend snapshot migrate device-add device-remove; do
+	if dpvm ctl pt $op 2>/tmp/err; then
+		rig_fail "$op of a passthrough VM was accepted"
+	fi
+	grep -q "$bdf" /tmp/err || rig_fail "the $op refusal does not name the device: $(cat /tmp/err)"
+	rig_log "$op: $(cat /tmp/err)"
+done
 dpvm ctl --json pt status >/tmp/status || rig_fail "ctl status failed"
 grep -q '"host":"'"$bdf"'"' /tmp/status || rig_fail "ctl status does not list $bdf: $(cat /tmp/status)"
 
