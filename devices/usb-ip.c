@@ -797,8 +797,7 @@ static void ip_destroy(struct usb_dev *d)
 		close(r->timer_fd);
 	free_list(r->pending);
 	free_list(r->done);
-	if (r->cur)
-		free(r->cur);
+	free(r->cur);
 	free(r->out);
 	free(r->dev.id);
 	free(r);
@@ -940,8 +939,7 @@ int usb_ip__fuzz(const u8 *data, size_t len)
 	}
 	free_list(r->pending);
 	free_list(r->done);
-	if (r->cur)
-		free(r->cur);
+	free(r->cur);
 	free(r->out);
 	free(r->dev.id);
 	free(r);

@@ -68,6 +68,16 @@ struct pend {
 	struct pend *next;
 };
 
+static void free_list(struct pend *x)
+{
+	while (x) {
+		struct pend *n = x->next;
+
+		free(x);
+		x = n;
+	}
+}
+
 struct intr_pkt {
 	u8 data[1024];
 	u32 len;
@@ -837,18 +847,8 @@ static void redir_destroy(struct usb_dev *d)
 	close(r->kick_fd);
 	evloop__free(r->loop);
 	/* the controller forgets the packets itself (xhci__forget) */
-	while (r->pending) {
-		struct pend *x = r->pending;
-
-		r->pending = x->next;
-		free(x);
-	}
-	while (r->done) {
-		struct pend *x = r->done;
-
-		r->done = x->next;
-		free(x);
-	}
+	free_list(r->pending);
+	free_list(r->done);
 	free(r->dev.id);
 	free(r);
 }
@@ -1035,18 +1035,8 @@ int usb_redir__feed(const u8 *data, size_t len, struct usb_packet *pk, unsigned 
 	if (info)
 		*info = r->dev;
 	usbredirparser_destroy(r->parser);
-	while (r->pending) {
-		struct pend *x = r->pending;
-
-		r->pending = x->next;
-		free(x);
-	}
-	while (r->done) {
-		struct pend *x = r->done;
-
-		r->done = x->next;
-		free(x);
-	}
+	free_list(r->pending);
+	free_list(r->done);
 	free(r->dev.id);
 	if (info)
 		info->id = NULL;
