@@ -158,3 +158,24 @@ guest_has_no() {
 		rig_fail "$1: $3: $(head -n 1 /tmp/rig-match | tr -d '\r')"
 	fi
 }
+
+# A writer that cannot end by itself, for "unplugged in the middle of a write":
+# it rewrites 16 MiB of TARGET (from MiB SEEK, O_DIRECT) round after round
+# until a write fails, so the unplug lands mid-write however fast the machine
+# (a fixed-size write once finished before a 2 s unplug on a faster CI host).
+# vm_writer_start returns once the first round is done (the writer is
+# running); vm_writer_end waits for it to stop and fails unless it stopped on
+# a write error.
+vm_writer_start() {	# NAME TARGET SEEK_MIB
+	vm_send "$1" "dmesg -n 1; n=0; while dd if=/dev/zero of=$2 bs=1M seek=$3 count=16 conv=notrunc oflag=direct 2>/tmp/dd.err; do n=\$((n + 1)); [ \$n = 1 ] && echo DD\"\"-GOING; done; echo DD\"\"-END \$n"
+	vm_wait "$1" DD-GOING 300
+}
+
+vm_writer_end() {	# NAME TIMEOUT
+	local err
+	vm_wait "$1" DD-END "$2"
+	err=$(vm_cmd "$1" 'cat /tmp/dd.err')
+	echo "$err" | sed 's/^/  guest dd: /'
+	echo "$err" | grep -qE "error (writing|opening)|can't open" ||
+		rig_fail "$1: the writer stopped without a write error: $err"
+}

@@ -5,8 +5,9 @@
 #   usb.sh devices          one line per USB device: BUS-PORT VID:PID speed driver(s) product
 #   usb.sh ev NAME          the /dev/input/eventN of the input device whose name has NAME
 #   usb.sh record NAME F    record its input events into F (in the background)
-#   usb.sh events F         the recorded key, button and axis events: "TYPE CODE VALUE"
-#                           (1 EV_KEY, 2 EV_REL, 3 EV_ABS), one a line
+#   usb.sh events F [N [S]] the recorded key, button and axis events: "TYPE CODE VALUE"
+#                           (1 EV_KEY, 2 EV_REL, 3 EV_ABS), one a line; with N, it
+#                           first waits up to S seconds (default 30) for N of them
 #   usb.sh disk VID:PID     the block device (/dev/sdX) of that USB storage device
 #   usb.sh wait-disk VID:PID [S]   wait up to S seconds (default 60) for it
 #   usb.sh port-disk B-P [S]   the block device of the USB storage at bus-port B-P,
@@ -52,11 +53,21 @@ record)
 	echo $! >"$3.pid"
 	echo "recording $ev" ;;
 events)
+	_events() {
+		od -An -v -tu2 -w24 "$1" | awk '$9 >= 1 && $9 <= 3 {
+			v = $11 + 65536 * $12; if (v >= 2147483648) v -= 4294967296
+			print $9, $10, v }'
+	}
+	if [ -n "${3:-}" ]; then
+		i=$((${4:-30} * 5))
+		while [ "$(_events "$2" | wc -l)" -lt "$3" ] && [ $i -gt 0 ]; do
+			sleep 0.2; i=$((i - 1))
+		done
+		sleep 0.5	# and a moment for any event that should not be there
+	fi
 	[ -e "$2.pid" ] && kill "$(cat "$2.pid")" 2>/dev/null
 	sleep 0.2
-	od -An -v -tu2 -w24 "$2" | awk '$9 >= 1 && $9 <= 3 {
-		v = $11 + 65536 * $12; if (v >= 2147483648) v -= 4294967296
-		print $9, $10, v }' ;;
+	_events "$2" ;;
 disk)
 	d=$(_find "$2") || exit 1
 	for b in "$d"/*/host*/target*/*/block/*; do
