@@ -3,6 +3,8 @@
 #   serve   answer one connection on port 8080 (reached through --hostfwd),
 #           then fail on purpose with a known reason
 #   hang    never finish (scripts/rig's timeout must stop QEMU)
+#   stall   stop the heartbeat, as a stopped clock would, and never finish
+#           (scripts/rig must say STALLED and exit 75)
 . /rig/lib.sh
 mode=
 for arg in $(cat /proc/cmdline); do
@@ -20,6 +22,10 @@ serve)
 	rig_fail "deliberate failure after serving" ;;
 hang)
 	rig_log "hanging until scripts/rig stops QEMU"
+	while :; do sleep 1000; done ;;
+stall)
+	kill "$(cat /run/rig-heartbeat.pid)" || rig_fail "no heartbeat to stop"
+	rig_log "heartbeat stopped; hanging"
 	while :; do sleep 1000; done ;;
 *)
 	rig_fail "unknown rig.selftest='$mode'" ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The rig itself (scripts/rig, scenario guest-tests/rig/selftest.sh):
 # --hostfwd reaches the inner host, a failing scenario's status and reason
-# come back, and --timeout stops a hung inner host without leaving QEMU.
+# come back, --timeout stops a hung inner host without leaving QEMU, and a
+# stopped heartbeat is reported as a stall (exit 75).
 . "$(dirname "$0")/../lib.sh"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found; run scripts/install-deps"
 RIG=$DPVM_TOP/scripts/rig
@@ -46,3 +47,17 @@ if pgrep -f "rig.selftest=hang" >/dev/null; then
 	fail "QEMU is still running after the timeout"
 fi
 echo "timeout after $took s, no QEMU left"
+
+# 3. stall: the inner host's heartbeat stops (as when QEMU's TCG stops its
+# timer interrupt): STALLED, exit 75, long before the timeout
+start=$(date +%s)
+RIG_STALL_S=15 "$RIG" run selftest --append "rig.selftest=stall rig.timeout=0" --timeout 200 >"$T/stall.out" 2>&1
+st=$?
+took=$(( $(date +%s) - start ))
+cat "$T/stall.out"
+[ $st -eq 75 ] || fail "a stopped heartbeat made scripts/rig exit $st, expected 75 (stalled)"
+grep -q "heartbeat stopped; hanging" "$T/stall.out" || fail "the stall scenario did not start"
+grep -q "STALLED: the inner host's heartbeat stopped 15 s ago" "$T/stall.out" ||
+	fail "scripts/rig did not say why it stopped QEMU"
+[ $took -lt 100 ] || fail "RIG_STALL_S=15 took $took s to notice"
+echo "stall noticed after $took s"
