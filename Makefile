@@ -17,7 +17,7 @@ PKG_CONFIG	?= pkg-config
 BUILD		:= build
 VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS		:= json-c libvncserver liburing libusb-1.0 libusbredirparser-0.5
+PKGS		:= json-c libvncserver liburing libusb-1.0 libusbredirparser-0.5 libseccomp
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 		   -D_GNU_SOURCE -I. \

@@ -321,6 +321,15 @@ static void test_enums(void **state __unused)
 	assert_int_equal(log_level, LOG_INFO);
 	bad("log-level", "verbose");
 	bad("log-level", "INFO");
+
+	assert_int_equal(cfg.seccomp, SECCOMP_ON);
+	good("seccomp", "log");
+	assert_int_equal(cfg.seccomp, SECCOMP_LOG);
+	good("seccomp", "off");
+	assert_int_equal(cfg.seccomp, SECCOMP_OFF);
+	good("seccomp", "on");
+	assert_int_equal(cfg.seccomp, SECCOMP_ON);
+	bad("seccomp", "strict");
 }
 
 static void test_console(void **state __unused)

@@ -271,6 +271,13 @@ static int set_log_level(struct vm_config *cfg, const char *v, const char *where
 	return 0;
 }
 
+static int set_seccomp(struct vm_config *cfg, const char *v, const char *where)
+{
+	if (seccomp__parse_mode(v, &cfg->seccomp))
+		return bad(where, v, "is not a seccomp mode; use on, log or off");
+	return 0;
+}
+
 static const struct key keys[] = {
 	{ "name", K_STRING, set_name },
 	{ "kernel", K_PATH, set_kernel },
@@ -287,6 +294,7 @@ static const struct key keys[] = {
 	{ "exit-port", K_UINT, set_exit_port },
 	{ "powerdown-timeout", K_UINT, set_powerdown_timeout },
 	{ "log-level", K_ENUM, set_log_level },
+	{ "seccomp", K_ENUM, set_seccomp },
 };
 
 static const struct key *find_key(const char *name)

@@ -3,6 +3,7 @@
 #define DPVM_CONFIG_H
 
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/types.h"
 
 struct json_object;
@@ -46,6 +47,7 @@ struct vm_config {
 	int exit_port;		/* -1: none */
 	u64 powerdown_timeout_ms;
 	enum log_level log_level;
+	enum seccomp_mode seccomp;
 	char *config_path;
 
 	struct device_config *devices;

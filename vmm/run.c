@@ -48,6 +48,9 @@ static const char usage_tail[] =
 "                           power off before stopping it (default 30)\n"
 "      --config FILE        a JSON VM configuration; flags override it\n"
 "      --log-level error|warn|info|debug\n"
+"      --seccomp on|log|off\n"
+"                           the system-call filter dpvm runs the guest under (default\n"
+"                           on; log: let through and log what it would stop)\n"
 "  -h, --help               this help\n"
 "\n"
 "Exit status: 0 guest powered off (or C-a x, `ctl quit`); 1 dpvm failed;\n"
@@ -123,6 +126,7 @@ static const struct option base_options[] = {
 	{ "powerdown-timeout", required_argument, NULL, 0 },
 	{ "config", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
+	{ "seccomp", required_argument, NULL, 0 },
 	{ "help", no_argument, NULL, 'h' },
 };
 

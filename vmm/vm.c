@@ -2,6 +2,7 @@
 #include "vmm/vm.h"
 #include "vmm/evloop.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/util.h"
 #include "vmm/vcpu.h"
 
@@ -344,8 +345,11 @@ int vm__run(struct vm *vm)
 		evloop__add(vm->loop, ss.tfd, EPOLLIN, handle_timeout, vm);
 	evloop__add(vm->loop, vm->request_fd, EPOLLIN, handle_request, vm);
 
-	ret = vcpus__start(vm);
+	/* the VM is built: from here every thread runs under the filter */
+	ret = seccomp__install(vm->cfg->seccomp);
 	if (ret)
+		vm__request_stop(vm, EXIT_ERROR, "seccomp filter not loaded");
+	else if (vcpus__start(vm))
 		vm__request_stop(vm, EXIT_ERROR, "vCPU start failed");
 	evloop__run(vm->loop);
 

@@ -44,6 +44,14 @@ grep -q 'allow-no-reset' /tmp/err || rig_fail "the refusal does not name allow-n
 # the guest drives the device: INTx, then MSI
 vm_guest pt --mem 512M --mem-reserve full --passthru "$bdf,allow-no-reset"
 vm_wait pt DPVM-GUEST-READY 240
+# the guest and its assigned device run under the seccomp filter: mode 2 in
+# every thread of dpvm
+pid=$(cat /tmp/vm-pt/pid)
+for s in /proc/"$pid"/task/*/status; do
+	grep -q "^Seccomp:[[:space:]]*2$" "$s" ||
+		rig_fail "pt: dpvm's thread $(sed -n 's/^Name:[[:space:]]*//p' "$s") is not under the seccomp filter"
+done
+rig_log "pt: all $(ls /proc/"$pid"/task | wc -l) threads of dpvm under the seccomp filter"
 
 # while it runs: a second VM cannot take the device, and the VM refuses suspend,
 # snapshot, migration and hot add/remove, naming the device

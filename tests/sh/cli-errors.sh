@@ -180,6 +180,7 @@ bad "--console unix:$T/s.sock" "that is the --api socket" -- \
 	-k "$K" --console "unix:$T/s.sock" --api "unix:$T/s.sock"
 bad "--on-reboot" "'reboot'" "use restart or exit" -- -k "$K" --on-reboot reboot $C
 bad "--mem-reserve" "'some'" "use full or none" -- -k "$K" --mem-reserve some $C
+bad "--seccomp" "'strict'" "use on, log or off" -- -k "$K" --seccomp strict $C
 bad "--powerdown-timeout" "'1h'" -- -k "$K" --powerdown-timeout 1h $C
 
 # the kernel file is untouched by all of this

@@ -40,6 +40,14 @@ wait_for_socket() {
 	fail "no API socket at $1 after 10 s"
 }
 
+# seccomp_modes PID: the Seccomp: mode of each of its threads, one a line
+seccomp_modes() {
+	local s
+	for s in /proc/"$1"/task/*/status; do
+		echo "$(awk '/^Name:/ { print $2 }' "$s") $(awk '/^Seccomp:/ { print $2 }' "$s")"
+	done
+}
+
 # wait_exit PID SECONDS: its exit status in $st (fails after SECONDS)
 wait_exit() {
 	local pid=$1 limit=$(( $2 * 10 ))
@@ -64,6 +72,11 @@ start_vm "$T/vm1" --api "unix:$S" --console "file:$T/log" --name ctl-one --cpus 
 	--usb controller
 wait_for_socket "$S"
 [ "$(stat -c %a "$S")" = 600 ] || fail "the API socket is mode $(stat -c %a "$S"), expected 600"
+
+# every thread, both vCPUs included, runs under the seccomp filter (mode 2)
+seccomp_modes "$vm_pid" | tee "$T/seccomp.txt"
+grep -q "^vcpu1 2$" "$T/seccomp.txt" || fail "vcpu1 is not under the seccomp filter"
+grep -v " 2$" "$T/seccomp.txt" && fail "threads of dpvm without the seccomp filter"
 
 # KEY=VALUE: a value is JSON only when all of it is (46f4:0002 is a string,
 # not the number 46 and the rest)
@@ -196,9 +209,10 @@ wait_exit "$vm_pid" 10
 export XDG_RUNTIME_DIR=$T/run
 mkdir -p "$XDG_RUNTIME_DIR"
 S2=$XDG_RUNTIME_DIR/dpvm/byname.sock
-start_vm "$T/vm2" --name byname --console none --powerdown-timeout 1
+start_vm "$T/vm2" --name byname --console none --powerdown-timeout 1 --seccomp off
 byname_pid=$vm_pid
 wait_for_socket "$S2"
+seccomp_modes "$vm_pid" | grep -v " 0$" && fail "--seccomp off: threads of dpvm under a filter"
 [ "$(stat -c %a "$XDG_RUNTIME_DIR/dpvm")" = 700 ] || fail "the socket directory is not mode 700"
 echo "+ dpvm ctl byname status"
 "$DPVM" ctl --json byname status >"$T/byname.json" || fail "ctl by name failed"
