@@ -16,6 +16,7 @@
  * none of those.
  */
 #include "vmm/seccomp.h"
+#include "vmm/console.h"
 #include "vmm/log.h"
 #include "vmm/types.h"
 
@@ -104,9 +105,9 @@ const char *seccomp__mode_name(enum seccomp_mode mode)
 }
 
 /*
- * A call outside the list: say which, in which thread, and end dpvm as a
- * failure (status 1).  Only async-signal-safe calls but the name lookup,
- * which is fine on the way out.
+ * A call outside the list: give the terminal back (--console stdio), say
+ * which call, in which thread, and end dpvm as a failure (status 1).  Only
+ * async-signal-safe calls but the name lookup, which is fine on the way out.
  */
 static void on_sigsys(int sig __unused, siginfo_t *si, void *uc __unused)
 {
@@ -114,6 +115,7 @@ static void on_sigsys(int sig __unused, siginfo_t *si, void *uc __unused)
 	char *name = seccomp_syscall_resolve_num_arch(si->si_arch, si->si_syscall);
 	int n;
 
+	console__restore_tty();
 	prctl(PR_GET_NAME, thread, 0, 0, 0);
 	n = snprintf(msg, sizeof(msg),
 		     "dpvm: seccomp: thread %s made system call %s (%d), which dpvm's filter "
