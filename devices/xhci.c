@@ -505,6 +505,11 @@ static void td_events(struct xhci *x, struct xhci_ep *ep, u8 cc, u32 actual)
 	}
 }
 
+static bool ep_iso(const struct xhci_ep *ep)
+{
+	return ep->type == EP_TYPE_ISO_OUT || ep->type == EP_TYPE_ISO_IN;
+}
+
 /* the TD is done with status: data to the guest, events, ring advanced */
 static void td_finish(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep, int status)
 {
@@ -522,7 +527,7 @@ static void td_finish(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep, i
 	if (cc != CC_SUCCESS && cc != CC_SHORT_PACKET) {
 		x->stats.errors++;
 		/* an isochronous endpoint never halts: the error is this TD's */
-		if (ep->type != EP_TYPE_ISO_OUT && ep->type != EP_TYPE_ISO_IN) {
+		if (!ep_iso(ep)) {
 			ep->state = EP_STATE_HALTED;
 			ep_store(x, s, ep->dci);
 		}
@@ -550,7 +555,7 @@ static bool td_submit(struct xhci *x, struct xhci_slot *s, struct xhci_ep *ep)
 {
 	struct usb_packet *p = &ep->pkt;
 	bool control = ep->type == EP_TYPE_CONTROL;
-	bool iso = ep->type == EP_TYPE_ISO_OUT || ep->type == EP_TYPE_ISO_IN;
+	bool iso = ep_iso(ep);
 	bool has_data = false;
 	u64 total = 0;
 	int ret;
